@@ -1,0 +1,41 @@
+"""Errors are part of the interface: a stable code, a human message, the field at fault."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class DomainError(Exception):
+    """A request the rules refuse. ``status`` is the HTTP status the API maps it to."""
+
+    status = 422
+
+    def __init__(self, code: str, message: str, field: str | None = None, **details: object):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+        self.details = details
+
+
+class NotFound(DomainError):
+    status = 404
+
+    def __init__(self, what: str, field: str | None = None):
+        super().__init__(f"{what}_not_found", f"No such {what.replace('_', ' ')}.", field)
+
+
+class Forbidden(DomainError):
+    status = 403
+
+
+class Conflict(DomainError):
+    """The thing has moved on: the action does not fit its current state."""
+
+    status = 409
+
+
+class DeadlinePassed(Conflict):
+    def __init__(self, deadline: str, passed_at: datetime, state: str, message: str):
+        super().__init__("deadline_passed", message, None, deadline=deadline,
+                         passed_at=passed_at.isoformat(), state=state)
