@@ -1,0 +1,56 @@
+"""Where time comes from. No other module calls ``datetime.now()``.
+
+The wall clock is for production. The manual clock (demo and tests) keeps its time in
+the database, so the server, the worker and ``ombuds clock advance`` agree on it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Protocol
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ombuds.store.tables import clock
+
+
+class Clock(Protocol):
+    manual: bool
+
+    async def now(self) -> datetime: ...
+
+
+def wall_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class WallClock:
+    manual = False
+
+    async def now(self) -> datetime:
+        return wall_now()
+
+
+class ManualClock:
+    """Stands still until advanced; advancing is done by :func:`ombuds.services.clock.advance`."""
+
+    manual = True
+
+    def __init__(self, engine: AsyncEngine, start: datetime | None = None):
+        self._engine = engine
+        self._start = start
+
+    async def now(self) -> datetime:
+        async with self._engine.connect() as conn:
+            value = (await conn.execute(select(clock.c.now).where(clock.c.id == 1))).scalar()
+            if value is None:
+                value = (self._start or wall_now()).replace(microsecond=0)
+                await conn.execute(insert(clock).values(id=1, now=value))
+                await conn.commit()
+            return value
+
+    async def set(self, value: datetime) -> None:
+        await self.now()  # makes sure the row exists
+        async with self._engine.begin() as conn:
+            await conn.execute(update(clock).where(clock.c.id == 1).values(now=value))

@@ -1,0 +1,103 @@
+"""Dispute use cases: open one, act on it. Each runs in one unit of work.
+
+A person's action first applies any timer of the dispute that is already due (the
+sweeper may lag behind the clock); if one fired, the person gets 409 naming the deadline.
+"""
+
+from __future__ import annotations
+
+from ombuds.domain import commands as c
+from ombuds.domain import engine
+from ombuds.domain.disputes import Actor, Dispute
+from ombuds.domain.errors import Forbidden, NotFound
+from ombuds.domain.lifecycle import Action
+from ombuds.domain.orders import Order, OrderLine
+from ombuds.domain.policy import Policy
+from ombuds.services.context import Caller, Ombuds
+from ombuds.services.orders import load_visible as load_visible_order, pay_out
+from ombuds.store.repository import Repository
+
+
+async def open_dispute(app: Ombuds, *, caller: Caller, cmd: c.OpenDispute) -> Dispute:
+    """R5–R8, R26: the buyer opens a dispute on one order line."""
+    now = await app.now()
+    async with app.uow() as uow:
+        order = await load_visible_order(uow.repo, cmd.order_id, caller)
+        if not (caller.user_id == order.buyer_id or caller.is_platform):
+            raise Forbidden("not_your_action", "Only the order's buyer can open a dispute.")
+        line = order.line(cmd.line_id)
+        dispute = engine.open_dispute(order, line, cmd, now=now, policy=app.policy,
+                                      line_has_dispute=await uow.repo.line_has_dispute(line.id))
+        await uow.repo.save_order(order, now)  # bumps the version: races with completion lose
+        await uow.repo.add_dispute(dispute)
+        await uow.commit()
+    return dispute
+
+
+def actor_for(d: Dispute, caller: Caller) -> Actor:
+    if caller.is_platform:
+        return Actor.platform
+    if caller.role == "arbitrator":
+        return Actor.arbitrator
+    party = d.party(caller.user_id)
+    if party is None:
+        raise NotFound("dispute")
+    return party
+
+
+def visible(d: Dispute, caller: Caller) -> bool:
+    return caller.is_staff or caller.user_id in (d.buyer_id, d.seller_id)
+
+
+async def load_visible(repo: Repository, dispute_id: int, caller: Caller) -> Dispute:
+    d = await repo.get_dispute(dispute_id)
+    if d is None or not visible(d, caller):
+        raise NotFound("dispute")
+    return d
+
+
+async def act(app: Ombuds, *, caller: Caller, dispute_id: int, action: Action,
+              cmd: c.Command = None, as_party: Actor | None = None) -> Dispute:
+    """Apply a person's action from the lifecycle table (R12–R19)."""
+    now = await app.now()
+    async with app.uow() as uow:
+        d = await load_visible(uow.repo, dispute_id, caller)
+        actor = as_party if (as_party and caller.is_platform) else actor_for(d, caller)
+        passed_at = d.deadline_at
+        fired = engine.fire_due(d, now=now, policy=app.policy)
+        if fired:
+            await _save(uow.repo, d, now, app.policy)
+            await uow.commit()
+            raise engine.passed_deadline_error(d, fired, passed_at)
+        engine.act(d, action, actor, caller.user_id, cmd, now=now, policy=app.policy)
+        await _save(uow.repo, d, now, app.policy)
+        await uow.commit()
+    return d
+
+
+async def _save(repo: Repository, d: Dispute, now, policy: Policy) -> None:
+    closing = any(e.type == "dispute.closed" for e in d.new_events)
+    reshipped = any(e.type == "dispute.reship" for e in d.new_events)
+    await repo.save_dispute(d, now)
+    if closing:
+        order = await repo.get_order(d.order_id, lock=True)
+        await pay_out(repo, order, now)
+        if reshipped:
+            await _ship_replacement(repo, order, d, now, policy)
+
+
+async def _ship_replacement(repo: Repository, order: Order, d: Dispute, now, policy: Policy) -> None:
+    """R19: the reshipped parcel is an order of its own, with its own protection window."""
+    line = order.line(d.line_id)
+    replacement = Order(id=None, buyer_id=order.buyer_id, seller_id=order.seller_id,
+                        currency=order.currency, payment_method=order.payment_method, created_at=now,
+                        lines=[OrderLine(None, 1, line.title, line.unit_price, d.quantity)],
+                        external_ref=order.external_ref, replacement_for_line_id=line.id)
+    replacement.ship(carrier=d.return_carrier or "", tracking_number=d.reship_tracking, now=now,
+                     policy=policy)
+    await repo.add_order(replacement)
+
+
+async def get_dispute(app: Ombuds, *, caller: Caller, dispute_id: int) -> Dispute:
+    async with app.uow() as uow:
+        return await load_visible(uow.repo, dispute_id, caller)

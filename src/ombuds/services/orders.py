@@ -1,0 +1,136 @@
+"""Order use cases: create after checkout, ship, deliver, confirm, extend, cancel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from ombuds.domain.errors import DomainError, Forbidden, NotFound
+from ombuds.domain.money import check_currency
+from ombuds.domain.orders import Order, OrderLine
+from ombuds.domain.payouts import payouts_due
+from ombuds.services.context import Caller, Ombuds
+from ombuds.store.repository import Repository
+from ombuds.store.tables import users
+
+
+@dataclass(frozen=True, slots=True)
+class NewLine:
+    title: str
+    unit_price: int
+    quantity: int
+
+
+async def create_order(app: Ombuds, *, caller: Caller, buyer_id: int, seller_id: int, currency: str,
+                       payment_method: str, lines: list[NewLine], external_ref: str | None = None) -> Order:
+    """The marketplace records a paid order; its money is held in escrow from now (R1)."""
+    if not caller.is_platform:
+        raise Forbidden("marketplace_only", "Only the marketplace records paid orders.")
+    check_currency(currency)
+    if payment_method not in app.policy.refund_windows:
+        raise DomainError("unknown_payment_method",
+                          f"Payment method must be one of: {', '.join(app.policy.refund_windows)}.",
+                          "payment_method")
+    if not lines:
+        raise DomainError("no_lines", "An order needs at least one line.", "lines")
+    for i, line in enumerate(lines):
+        if line.quantity < 1 or line.unit_price < 0:
+            raise DomainError("invalid_line", "Each line needs a quantity of at least 1 and a price "
+                              "of at least 0.", f"lines.{i}")
+    now = await app.now()
+    async with app.uow() as uow:
+        await _check_party(uow.repo, buyer_id, "buyer", "buyer_id")
+        await _check_party(uow.repo, seller_id, "seller", "seller_id")
+        order = Order(id=None, buyer_id=buyer_id, seller_id=seller_id, currency=currency,
+                      payment_method=payment_method, created_at=now, external_ref=external_ref,
+                      lines=[OrderLine(None, i + 1, l.title, l.unit_price, l.quantity)
+                             for i, l in enumerate(lines)])
+        order._emit("paid", total=order.total, currency=currency)
+        await uow.repo.add_order(order)
+        await uow.commit()
+    return order
+
+
+async def _check_party(repo: Repository, user_id: int, role: str, field: str) -> None:
+    found = (await repo.conn.execute(select(users.c.role).where(users.c.id == user_id))).scalar()
+    if found != role:
+        raise DomainError(f"unknown_{role}", f"No {role} with id {user_id}.", field)
+
+
+def visible(order: Order, caller: Caller) -> bool:
+    return caller.is_staff or caller.user_id in (order.buyer_id, order.seller_id)
+
+
+async def load_visible(repo: Repository, order_id: int, caller: Caller, *, lock: bool = False) -> Order:
+    order = await repo.get_order(order_id, lock=lock)
+    if order is None or not visible(order, caller):
+        raise NotFound("order")  # another user's order is as good as absent
+    return order
+
+
+def _require(caller: Caller, order: Order, party: str, doing: str) -> None:
+    owner = order.buyer_id if party == "buyer" else order.seller_id
+    if not (caller.is_platform or caller.user_id == owner):
+        raise Forbidden("not_your_action", f"Only the order's {party} can {doing}.")
+
+
+async def _change(app: Ombuds, order_id: int, caller: Caller, party: str, doing: str, change) -> Order:
+    now = await app.now()
+    async with app.uow() as uow:
+        order = await load_visible(uow.repo, order_id, caller)
+        _require(caller, order, party, doing)
+        change(order, now)
+        await uow.repo.save_order(order, now)
+        await pay_out(uow.repo, order, now)
+        await uow.commit()
+    return order
+
+
+async def pay_out(repo: Repository, order: Order, now) -> dict[int, int]:
+    """Record what the seller is owed now (R1); called whenever an order or dispute settles."""
+    due = payouts_due(order, await repo.disputes_of_order(order.id), await repo.paid_out_lines(order.id))
+    await repo.add_payouts(order, due, now)
+    return due
+
+
+async def ship(app: Ombuds, *, caller: Caller, order_id: int, carrier: str, tracking_number: str) -> Order:
+    if not tracking_number.strip():
+        raise DomainError("tracking_required", "Enter the parcel's tracking number.", "tracking_number")
+    return await _change(app, order_id, caller, "seller", "ship it", lambda o, now: o.ship(
+        carrier=carrier, tracking_number=tracking_number.strip(), now=now, policy=app.policy))
+
+
+async def record_delivery(app: Ombuds, *, caller: Caller, order_id: int) -> Order:
+    if not caller.is_platform:
+        raise Forbidden("marketplace_only", "Deliveries are reported by the marketplace's carrier feed.")
+    return await _change(app, order_id, caller, "buyer", "report delivery",
+                         lambda o, now: o.record_delivery(now=now))
+
+
+async def confirm_receipt(app: Ombuds, *, caller: Caller, order_id: int) -> Order:
+    return await _change(app, order_id, caller, "buyer", "confirm receipt",
+                         lambda o, now: o.confirm_receipt(now=now, policy=app.policy))
+
+
+async def extend_protection(app: Ombuds, *, caller: Caller, order_id: int, days: int) -> Order:
+    return await _change(app, order_id, caller, "seller", "extend protection",
+                         lambda o, now: o.extend_protection(days=days, now=now, policy=app.policy))
+
+
+async def cancel(app: Ombuds, *, caller: Caller, order_id: int) -> Order:
+    """Before shipping the whole order is refunded."""
+    now = await app.now()
+    async with app.uow() as uow:
+        order = await load_visible(uow.repo, order_id, caller)
+        _require(caller, order, "buyer", "cancel it")
+        order.cancel(now=now)
+        await uow.repo.save_order(order, now)
+        await uow.repo.add_order_refund(order, now)
+        await uow.commit()
+    return order
+
+
+async def get_order(app: Ombuds, *, caller: Caller, order_id: int) -> Order:
+    async with app.uow() as uow:
+        return await load_visible(uow.repo, order_id, caller)

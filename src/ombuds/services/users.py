@@ -1,0 +1,63 @@
+"""Users and their API tokens. Only a token's SHA-256 is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from ombuds.domain.errors import Conflict, DomainError
+from ombuds.services.context import Caller, Ombuds
+from ombuds.store.tables import users
+
+ROLES = ("buyer", "seller", "arbitrator")
+LANGUAGES = ("en", "ru")
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return "omb_" + secrets.token_urlsafe(32)
+
+
+async def create_user(app: Ombuds, *, name: str, email: str, role: str, country: str,
+                      language: str = "en", token: str | None = None) -> tuple[dict, str]:
+    """Register a buyer, seller or arbitrator; returns the user and its API token (shown once)."""
+    if role not in ROLES:
+        raise DomainError("invalid_role", f"Role must be one of: {', '.join(ROLES)}.", "role")
+    if language not in LANGUAGES:
+        raise DomainError("unsupported_language", f"Language must be one of: {', '.join(LANGUAGES)}.",
+                          "language")
+    if len(country) != 2 or not country.isalpha():
+        raise DomainError("invalid_country", "Give the country as two letters (ISO 3166), e.g. RU.",
+                          "country")
+    token = token or new_token()
+    now = await app.now()
+    row = {"name": name.strip(), "email": email.strip().lower(), "role": role,
+           "country": country.upper(), "language": language, "token_hash": token_hash(token),
+           "created_at": now}
+    async with app.uow() as uow:
+        try:
+            row["id"] = (await uow.conn.execute(insert(users).values(**row).returning(users.c.id))).scalar_one()
+        except IntegrityError:
+            raise Conflict("email_taken", "A user with this e-mail already exists.", "email") from None
+        await uow.commit()
+    row.pop("token_hash")
+    return row, token
+
+
+async def caller_for_token(app: Ombuds, token: str) -> Caller | None:
+    async with app.engine.connect() as conn:
+        row = (await conn.execute(select(users.c.id, users.c.role)
+                                  .where(users.c.token_hash == token_hash(token)))).first()
+    return None if row is None else Caller(row.role, row.id)
+
+
+async def caller_for_user(app: Ombuds, user_id: int) -> Caller | None:
+    async with app.engine.connect() as conn:
+        row = (await conn.execute(select(users.c.id, users.c.role).where(users.c.id == user_id))).first()
+    return None if row is None else Caller(row.role, row.id)

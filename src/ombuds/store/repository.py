@@ -1,0 +1,176 @@
+"""Loading and saving aggregates in one connection. Saves are version-checked (optimistic
+locking), so a person's action and a timer firing at the same moment never both apply."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ombuds.domain.disputes import Dispute
+from ombuds.domain.errors import Conflict
+from ombuds.domain.events import Event
+from ombuds.domain.orders import Order
+from ombuds.store import tables as t
+from ombuds.store.mapping import dispute_to_row, order_to_row, row_to_dispute, row_to_order
+
+
+class MovedOn(Conflict):
+    """Someone else changed this first; the caller gets 409 and the current state."""
+
+    def __init__(self, what: str, state: str | None):
+        super().__init__(f"{what}_moved_on",
+                         f"This {what} has moved on while you were acting"
+                         + (f"; it is now {state.replace('_', ' ')}." if state else "."),
+                         None, state=state)
+
+
+class Repository:
+    def __init__(self, conn: AsyncConnection, *, for_update: bool):
+        self.conn = conn
+        self._for_update = for_update
+
+    # Orders ---------------------------------------------------------------------------
+
+    async def add_order(self, o: Order) -> Order:
+        row = order_to_row(o)
+        o.id = (await self.conn.execute(insert(t.orders).values(state=row.pop("state"), version=0, **row)
+                                        .returning(t.orders.c.id))).scalar_one()
+        ids = (await self.conn.execute(insert(t.order_lines).returning(t.order_lines.c.id, sort_by_parameter_order=True), [
+            {"order_id": o.id, "position": l.position, "title": l.title, "unit_price": l.unit_price,
+             "quantity": l.quantity} for l in o.lines])).scalars().all()
+        for line, line_id in zip(o.lines, ids):
+            line.id = line_id
+        await self._events(o.new_events, o.id, o.created_at)
+        return o
+
+    async def get_order(self, order_id: int, *, lock: bool = False) -> Order | None:
+        q = select(t.orders).where(t.orders.c.id == order_id)
+        if lock and self._for_update:
+            q = q.with_for_update()
+        row = (await self.conn.execute(q)).first()
+        if row is None:
+            return None
+        lines = (await self.conn.execute(select(t.order_lines).where(t.order_lines.c.order_id == order_id)
+                                         .order_by(t.order_lines.c.position))).all()
+        return row_to_order(row, lines)
+
+    async def save_order(self, o: Order, now: datetime) -> None:
+        result = await self.conn.execute(
+            update(t.orders).where(t.orders.c.id == o.id, t.orders.c.version == o.version)
+            .values(version=o.version + 1, **order_to_row(o)))
+        if result.rowcount != 1:
+            raise MovedOn("order", await self._state(t.orders, o.id))
+        o.version += 1
+        await self._events(o.new_events, o.id, now)
+        o.new_events.clear()
+
+    async def due_orders(self, now: datetime, limit: int) -> list[Order]:
+        q = (select(t.orders.c.id).where(t.orders.c.deadline_at <= now)
+             .order_by(t.orders.c.deadline_at).limit(limit))
+        if self._for_update:
+            q = q.with_for_update(skip_locked=True)
+        ids = (await self.conn.execute(q)).scalars().all()
+        return [await self.get_order(i) for i in ids]
+
+    # Disputes -------------------------------------------------------------------------
+
+    async def line_has_dispute(self, line_id: int) -> bool:
+        q = select(t.disputes.c.id).where(t.disputes.c.line_id == line_id)
+        return (await self.conn.execute(q)).first() is not None
+
+    async def add_dispute(self, d: Dispute) -> Dispute:
+        try:
+            d.id = (await self.conn.execute(insert(t.disputes).values(version=0, **dispute_to_row(d))
+                                            .returning(t.disputes.c.id))).scalar_one()
+        except IntegrityError:
+            raise Conflict("line_already_disputed",
+                           "This order line already has a dispute. A line can have only one dispute.",
+                           "line_id") from None
+        await self._flush_dispute(d, d.opened_at)
+        return d
+
+    async def get_dispute(self, dispute_id: int, *, lock: bool = False) -> Dispute | None:
+        q = select(t.disputes).where(t.disputes.c.id == dispute_id)
+        if lock and self._for_update:
+            q = q.with_for_update()
+        row = (await self.conn.execute(q)).first()
+        return None if row is None else row_to_dispute(row)
+
+    async def save_dispute(self, d: Dispute, now: datetime) -> None:
+        result = await self.conn.execute(
+            update(t.disputes).where(t.disputes.c.id == d.id, t.disputes.c.version == d.version)
+            .values(version=d.version + 1, **dispute_to_row(d)))
+        if result.rowcount != 1:
+            raise MovedOn("dispute", await self._state(t.disputes, d.id))
+        d.version += 1
+        await self._flush_dispute(d, now)
+
+    async def disputes_of_order(self, order_id: int) -> list[Dispute]:
+        rows = (await self.conn.execute(select(t.disputes).where(t.disputes.c.order_id == order_id))).all()
+        return [row_to_dispute(r) for r in rows]
+
+    async def due_disputes(self, now: datetime, limit: int) -> list[Dispute]:
+        q = (select(t.disputes).where(t.disputes.c.deadline_at <= now)
+             .order_by(t.disputes.c.deadline_at).limit(limit))
+        if self._for_update:
+            q = q.with_for_update(skip_locked=True)
+        return [row_to_dispute(r) for r in (await self.conn.execute(q)).all()]
+
+    async def _flush_dispute(self, d: Dispute, now: datetime) -> None:
+        if d.new_timeline:
+            await self.conn.execute(insert(t.timeline), [
+                {"dispute_id": d.id, "at": e.at, "actor": e.actor, "actor_id": e.actor_id,
+                 "action": e.action, "from_state": e.from_state, "to_state": e.to_state,
+                 "deadline": e.deadline, "deadline_at": e.deadline_at, "details": e.details}
+                for e in d.new_timeline])
+        if d.new_refunds:
+            method = (await self.conn.execute(select(t.orders.c.payment_method)
+                                              .where(t.orders.c.id == d.order_id))).scalar_one()
+            await self.conn.execute(insert(t.refunds), [
+                {"dispute_id": d.id, "order_id": d.order_id, "line_id": d.line_id, "buyer_id": d.buyer_id,
+                 "amount": r.amount, "currency": d.currency, "payment_method": method,
+                 "reason": r.reason, "status": "pending", "created_at": now}
+                for r in d.new_refunds])
+        await self._events(d.new_events, d.id, now)
+        d.new_timeline.clear(), d.new_refunds.clear(), d.new_events.clear()
+
+    # Money intents -------------------------------------------------------------------
+
+    async def paid_out_lines(self, order_id: int) -> set[int]:
+        q = select(t.payouts.c.line_id).where(t.payouts.c.order_id == order_id)
+        return set((await self.conn.execute(q)).scalars().all())
+
+    async def add_payouts(self, order: Order, amounts: dict[int, int], now: datetime) -> None:
+        if amounts:
+            await self.conn.execute(insert(t.payouts), [
+                {"order_id": order.id, "line_id": line_id, "seller_id": order.seller_id,
+                 "amount": amount, "currency": order.currency, "created_at": now}
+                for line_id, amount in amounts.items()])
+            await self._events([Event("payout.due", "order", order.id,
+                                      {"order_id": order.id, "seller_id": order.seller_id,
+                                       "lines": {str(k): v for k, v in amounts.items()}})], order.id, now)
+
+    async def add_order_refund(self, order: Order, now: datetime) -> None:
+        await self.conn.execute(insert(t.refunds), [
+            {"dispute_id": None, "order_id": order.id, "line_id": line.id, "buyer_id": order.buyer_id,
+             "amount": line.total, "currency": order.currency, "payment_method": order.payment_method,
+             "reason": "cancelled", "status": "pending", "created_at": now}
+            for line in order.lines if line.total > 0])
+
+    # Outbox ---------------------------------------------------------------------------
+
+    async def _events(self, events: list[Event], aggregate_id: int, now: datetime) -> None:
+        if events:
+            await self.conn.execute(insert(t.outbox), [
+                {"type": e.type, "aggregate": e.aggregate, "aggregate_id": aggregate_id,
+                 "payload": {**e.data, f"{e.aggregate}_id": aggregate_id}, "created_at": now}
+                for e in events])
+
+    async def _state(self, table, row_id: int) -> str | None:
+        return (await self.conn.execute(select(table.c.state).where(table.c.id == row_id))).scalar()
+
+    async def count(self, table) -> int:
+        return (await self.conn.execute(select(func.count()).select_from(table))).scalar_one()

@@ -1,0 +1,34 @@
+"""One unit of work per use case: one connection, one transaction, commit or roll back."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ombuds.store.repository import Repository
+
+
+class UnitOfWork:
+    """``async with uow:`` opens a transaction; leaving without ``commit()`` rolls it back."""
+
+    def __init__(self, engine: AsyncEngine):
+        self._engine = engine
+        self.conn: AsyncConnection | None = None
+        self.repo: Repository | None = None
+        self.is_postgres = engine.dialect.name == "postgresql"
+
+    async def __aenter__(self) -> UnitOfWork:
+        self.conn = await self._engine.connect()
+        await self.conn.begin()
+        self.repo = Repository(self.conn, for_update=self.is_postgres)
+        return self
+
+    async def __aexit__(self, exc_type, exc, tb) -> None:
+        try:
+            if self.conn.in_transaction():
+                await self.conn.rollback()
+        finally:
+            await self.conn.close()
+            self.conn = self.repo = None
+
+    async def commit(self) -> None:
+        await self.conn.commit()
