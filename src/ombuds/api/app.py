@@ -1,0 +1,63 @@
+"""The ASGI application: API routers, error handlers, and (optionally) the in-process worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.responses import ORJSONResponse
+
+from ombuds import __version__
+from ombuds.adapters.clock import ManualClock, WallClock
+from ombuds.api import errors, routes_disputes, routes_orders, routes_system
+from ombuds.api.idempotency import IdempotencyMiddleware
+from ombuds.services.context import Ombuds
+from ombuds.settings import Settings
+from ombuds.store.db import make_engine
+
+
+def build_ombuds(settings: Settings) -> Ombuds:
+    engine = make_engine(settings.database_url, pool_size=settings.pool_size)
+    clock = ManualClock(engine, settings.clock_start) if settings.clock == "manual" else WallClock()
+    return Ombuds(engine=engine, clock=clock, policy=settings.load_policy())
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    ombuds = build_ombuds(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if settings.worker_in_process and settings.clock == "wall":
+            from ombuds.worker import run_forever
+            worker = asyncio.create_task(run_forever(ombuds, settings.sweep_interval_seconds))
+        try:
+            yield
+        finally:
+            if worker:
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
+            await ombuds.engine.dispose()
+
+    app = FastAPI(title="Ombuds", version=__version__, lifespan=lifespan,
+                  default_response_class=ORJSONResponse,
+                  description="Buyer protection and dispute resolution for online marketplaces.")
+    app.state.ombuds = ombuds
+    app.state.settings = settings
+    errors.install(app)
+    app.include_router(routes_orders.router)
+    app.include_router(routes_disputes.router)
+    app.include_router(routes_system.router)
+    if settings.clock == "manual":
+        app.include_router(routes_system.clock_router())
+    app.add_middleware(IdempotencyMiddleware)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def health() -> dict:
+        return {"ok": True}
+
+    return app

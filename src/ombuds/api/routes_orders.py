@@ -1,0 +1,105 @@
+"""Users and orders: register people, record paid orders, ship, deliver, confirm, extend."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from ombuds.api import schemas
+from ombuds.api.auth import app_state, get_caller
+from ombuds.api.views import order_view
+from ombuds.domain.errors import Forbidden
+from ombuds.services import orders, queries
+from ombuds.services.context import Caller, Ombuds
+from ombuds.services.users import create_user
+
+router = APIRouter(prefix="/api/v1")
+CallerDep = Annotated[Caller, Depends(get_caller)]
+AppDep = Annotated[Ombuds, Depends(app_state)]
+
+
+@router.post("/users", status_code=201, tags=["users"])
+async def register_user(body: schemas.NewUser, caller: CallerDep, app: AppDep) -> dict:
+    """Create a buyer, seller or arbitrator (marketplace key only). The token is shown once."""
+    if not caller.is_platform:
+        raise Forbidden("marketplace_only", "Only the marketplace registers users.")
+    user, token = await create_user(app, **body.model_dump())
+    return {**user, "created_at": user["created_at"].isoformat(), "token": token}
+
+
+@router.get("/me", tags=["users"])
+async def me(caller: CallerDep) -> dict:
+    return {"role": caller.role, "user_id": caller.user_id}
+
+
+async def _view(app: Ombuds, order) -> dict:
+    return order_view(order, await app.now(), await queries.disputed_lines(app, order.id))
+
+
+@router.post("/orders", status_code=201, tags=["orders"])
+async def create_order(body: schemas.NewOrder, caller: CallerDep, app: AppDep) -> dict:
+    order = await orders.create_order(
+        app, caller=caller, buyer_id=body.buyer_id, seller_id=body.seller_id, currency=body.currency,
+        payment_method=body.payment_method, external_ref=body.external_ref,
+        lines=[orders.NewLine(l.title, l.unit_price, l.quantity) for l in body.lines])
+    return order_view(order, await app.now(), {})
+
+
+@router.get("/orders", tags=["orders"])
+async def list_orders(caller: CallerDep, app: AppDep, state: str | None = None,
+                      limit: Annotated[int, Query(ge=1, le=200)] = 50, before_id: int | None = None) -> dict:
+    found, disputed = await queries.list_orders(app, caller, state=state, limit=limit, after_id=before_id)
+    now = await app.now()
+    return {"items": [order_view(o, now, disputed) for o in found]}
+
+
+@router.get("/orders/{order_id}", tags=["orders"])
+async def get_order(order_id: int, caller: CallerDep, app: AppDep) -> dict:
+    return await _view(app, await orders.get_order(app, caller=caller, order_id=order_id))
+
+
+@router.post("/orders/{order_id}/ship", tags=["orders"])
+async def ship(order_id: int, body: schemas.Shipment, caller: CallerDep, app: AppDep) -> dict:
+    """R2: shipping starts the buyer's protection."""
+    return await _view(app, await orders.ship(app, caller=caller, order_id=order_id, carrier=body.carrier,
+                                              tracking_number=body.tracking_number))
+
+
+@router.post("/orders/{order_id}/deliver", tags=["orders"])
+async def deliver(order_id: int, caller: CallerDep, app: AppDep) -> dict:
+    return await _view(app, await orders.record_delivery(app, caller=caller, order_id=order_id))
+
+
+@router.post("/orders/{order_id}/confirm-receipt", tags=["orders"])
+async def confirm_receipt(order_id: int, caller: CallerDep, app: AppDep) -> dict:
+    """R1: the seller is paid for every line not under dispute."""
+    return await _view(app, await orders.confirm_receipt(app, caller=caller, order_id=order_id))
+
+
+@router.post("/orders/{order_id}/extend-protection", tags=["orders"])
+async def extend_protection(order_id: int, body: schemas.Extension, caller: CallerDep, app: AppDep) -> dict:
+    """R3: the seller extends the buyer's protection."""
+    return await _view(app, await orders.extend_protection(app, caller=caller, order_id=order_id,
+                                                           days=body.days))
+
+
+@router.post("/orders/{order_id}/cancel", tags=["orders"])
+async def cancel(order_id: int, caller: CallerDep, app: AppDep) -> dict:
+    return await _view(app, await orders.cancel(app, caller=caller, order_id=order_id))
+
+
+@router.get("/refunds", tags=["money"])
+async def list_refunds(caller: CallerDep, app: AppDep, order_id: int | None = None,
+                       buyer_id: int | None = None, status: str | None = None,
+                       limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict:
+    """Refunds recorded so far (money movement and dates belong to the ledger)."""
+    return {"items": await queries.list_refunds(app, caller, order_id=order_id, buyer_id=buyer_id,
+                                                status=status, limit=limit)}
+
+
+@router.get("/payouts", tags=["money"])
+async def list_payouts(caller: CallerDep, app: AppDep, order_id: int | None = None,
+                       limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict:
+    """What sellers are owed, line by line (R1)."""
+    return {"items": await queries.list_payouts(app, caller, order_id=order_id, limit=limit)}

@@ -1,0 +1,143 @@
+"""``ombuds``: serve, worker, demo, migrate, clock advance, policy check."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ombuds.settings import Settings, load_policy_file
+
+app = typer.Typer(help="Ombuds: buyer protection and dispute resolution.", no_args_is_help=True)
+clock_app = typer.Typer(help="The manual clock (demo and tests).", no_args_is_help=True)
+policy_app = typer.Typer(help="The operator's policy.", no_args_is_help=True)
+app.add_typer(clock_app, name="clock")
+app.add_typer(policy_app, name="policy")
+console = Console()
+
+
+def _prepare_sqlite_dir(url: str) -> None:
+    from sqlalchemy.engine import make_url
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:":
+        Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    from ombuds.store.migrate import upgrade
+    settings = Settings()
+    _prepare_sqlite_dir(settings.database_url)
+    upgrade(settings.database_url)
+    console.print("[green]Database is up to date.[/green]")
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = typer.Option(8000, envvar="PORT"),
+          workers: int = 1) -> None:
+    """Serve the HTTP API (and, by default, sweep deadlines in-process)."""
+    import uvicorn
+    settings = Settings()
+    _prepare_sqlite_dir(settings.database_url)
+    if not settings.marketplace_key:
+        console.print("[yellow]OMBUDS_MARKETPLACE_KEY is not set: only user tokens will work.[/yellow]")
+    uvicorn.run("ombuds.api.asgi:app", host=host, port=port, workers=workers, log_level="warning",
+                access_log=False)
+
+
+@app.command()
+def worker(interval: float = 1.0) -> None:
+    """Sweep due deadlines forever; run as many as you like on PostgreSQL."""
+    from ombuds.api.app import build_ombuds
+    from ombuds.worker import run_forever
+    ombuds = build_ombuds(Settings())
+    console.print("Worker running; Ctrl-C to stop.")
+    try:
+        asyncio.run(run_forever(ombuds, interval))
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def demo(port: int = typer.Option(8000, envvar="PORT"), host: str = "127.0.0.1",
+         database: Path = Path("var/demo.db"), fresh: bool = True) -> None:
+    """Seed a small marketplace on SQLite with a manual clock and serve it."""
+    from ombuds.demo import seed
+    if fresh:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{database}{suffix}").unlink(missing_ok=True)
+    database.parent.mkdir(parents=True, exist_ok=True)
+    os.environ.update(OMBUDS_DATABASE_URL=f"sqlite:///{database}", OMBUDS_CLOCK="manual",
+                      OMBUDS_MARKETPLACE_KEY=os.environ.get("OMBUDS_MARKETPLACE_KEY", "demo-marketplace-key"))
+    settings = Settings()
+    from ombuds.store.migrate import upgrade
+    upgrade(settings.database_url)
+    people = asyncio.run(seed(settings))
+    url = f"http://{host}:{port}"
+    table = Table(title="Demo users (API tokens)")
+    for column in ("who", "role", "id", "token"):
+        table.add_column(column)
+    table.add_row("the marketplace", "platform", "-", settings.marketplace_key)
+    for who in people:
+        table.add_row(who["name"], who["role"], str(who["id"]), who["token"])
+    console.print(table)
+    console.print(f"\nOmbuds demo is running at [bold]{url}[/bold]  (API docs: {url}/docs)")
+    console.print(f"Try:  curl -H 'Authorization: Bearer {people[0]['token']}' {url}/api/v1/orders")
+    console.print("Move time:  ombuds clock advance 5d   (with the same OMBUDS_DATABASE_URL)\n")
+    import uvicorn
+    uvicorn.run("ombuds.api.asgi:app", host=host, port=port, log_level="warning", access_log=False)
+
+
+@clock_app.command("advance")
+def clock_advance(duration: str = typer.Argument(..., help="e.g. 5d, 12h, 1d12h")) -> None:
+    """Move the manual clock forward, running every deadline that falls due, in order."""
+    from ombuds.api.app import build_ombuds
+    from ombuds.domain.errors import DomainError
+    from ombuds.services.clock import advance, parse_duration
+    settings = Settings()
+    if settings.clock != "manual":
+        console.print("[red]The clock is not manual (set OMBUDS_CLOCK=manual).[/red]")
+        raise typer.Exit(2)
+
+    async def run():
+        ombuds = build_ombuds(settings)
+        try:
+            with console.status(f"Advancing {duration} and running due deadlines…"):
+                return await advance(ombuds, parse_duration(duration))
+        finally:
+            await ombuds.engine.dispose()
+    try:
+        now, fired = asyncio.run(run())
+    except DomainError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"Clock is now {now:%Y-%m-%d %H:%M} UTC; {fired} deadline(s) applied.")
+
+
+@policy_app.command("check")
+def policy_check(file: Path) -> None:
+    """Validate a policy TOML file and explain each problem."""
+    import tomllib
+    from ombuds.domain.policy import InvalidPolicy
+    try:
+        policy = load_policy_file(file)
+    except FileNotFoundError:
+        console.print(f"[red]No such file: {file}[/red]")
+        raise typer.Exit(2) from None
+    except tomllib.TOMLDecodeError as exc:
+        console.print(f"[red]{file} is not valid TOML: {exc}[/red]")
+        raise typer.Exit(1) from None
+    except InvalidPolicy as exc:
+        console.print(f"[red]{file} has {len(exc.problems)} problem(s):[/red]")
+        for p in exc.problems:
+            console.print(f"  • [bold]{p.where}[/bold]: {p.problem}")
+        raise typer.Exit(1) from None
+    changed = {k: v for k, v in policy.model_dump().items()
+               if v != type(policy).model_fields[k].get_default(call_default_factory=True)}
+    console.print(f"[green]{file} is a valid policy.[/green] "
+                  f"{len(changed)} setting(s) differ from the defaults: {', '.join(changed) or 'none'}.")

@@ -1,0 +1,111 @@
+"""Seeds a small marketplace for the demo: people, and orders in every state.
+
+The manual clock starts 80 days in the past and is advanced through the story, so the
+timers that fire on the way (protection ends, windows close, escalation) are real ones.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from ombuds.adapters.clock import wall_now
+from ombuds.api.app import build_ombuds
+from ombuds.domain import commands as c
+from ombuds.domain.disputes import Reason, Resolution
+from ombuds.domain.lifecycle import Action
+from ombuds.services import clock, disputes, orders
+from ombuds.services.context import PLATFORM, Caller
+from ombuds.services.orders import NewLine
+from ombuds.services.users import create_user
+from ombuds.settings import Settings
+
+PEOPLE = [
+    ("Anna Petrova", "anna@example.ru", "buyer", "RU", "ru"),
+    ("Ben Carter", "ben@example.com", "buyer", "US", "en"),
+    ("Shenzhen Star Store", "star@example.cn", "seller", "CN", "en"),
+    ("Berlin Bits", "bits@example.de", "seller", "DE", "en"),
+    ("Mara Quinn", "mara@ombuds.example", "arbitrator", "GB", "en"),
+]
+
+
+async def seed(settings: Settings) -> list[dict]:
+    start = (wall_now() - timedelta(days=80)).replace(hour=9, minute=0, second=0, microsecond=0)
+    app = build_ombuds(settings.model_copy(update={"clock_start": start}))
+    try:
+        await app.clock.set(start)
+        people = []
+        for name, email, role, country, language in PEOPLE:
+            user, token = await create_user(app, name=name, email=email, role=role, country=country,
+                                            language=language, token=f"demo-{email.split('@')[0]}")
+            people.append({**user, "token": token})
+        await _story(app, {p["email"].split("@")[0]: p["id"] for p in people})
+        return people
+    finally:
+        await app.engine.dispose()
+
+
+async def _story(app, ids: dict[str, int]) -> None:
+    anna, ben, star, bits = (Caller("buyer", ids["anna"]), Caller("buyer", ids["ben"]),
+                             Caller("seller", ids["star"]), Caller("seller", ids["bits"]))
+
+    async def order(buyer, seller, lines, method="visa", currency="USD"):
+        return await orders.create_order(app, caller=PLATFORM, buyer_id=buyer.user_id,
+                                         seller_id=seller.user_id, currency=currency,
+                                         payment_method=method,
+                                         lines=[NewLine(t, p, q) for t, p, q in lines])
+
+    async def ship(o, seller, tracking):
+        await orders.ship(app, caller=seller, order_id=o.id, carrier="China Post", tracking_number=tracking)
+
+    async def later(days):
+        await clock.advance(app, timedelta(days=days))
+
+    # Day 0: an order that completes and closes (R6 window runs out).
+    old = await order(ben, bits, [("USB-C cable, 2 m", 899, 2)], "mastercard", "EUR")
+    await ship(old, bits, "DE000111222")
+    # An order with a dispute that the seller ignores: refund by silence (R12).
+    silent = await order(ben, star, [("Bluetooth earbuds", 2499, 1)])
+    await ship(silent, star, "LP00123456789CN")
+    await later(3)
+    await orders.confirm_receipt(app, caller=ben, order_id=old.id)
+    await later(9)
+    await disputes.open_dispute(app, caller=ben, cmd=c.OpenDispute(
+        silent.id, silent.lines[0].id, False, Reason.not_received,
+        description="The tracking has not moved for 12 days and nothing arrived."))
+    await later(40)
+    # Day 52: a negotiation that the platform escalates by itself (R14).
+    lamp = await order(ben, star, [("Desk lamp", 3900, 1)])
+    await ship(lamp, star, "LP00987654321CN")
+    await later(10)
+    d = await disputes.open_dispute(app, caller=ben, cmd=c.OpenDispute(
+        lamp.id, lamp.lines[0].id, True, Reason.damaged, Resolution.refund_only, 3900, None,
+        "The lamp arrived with a cracked base; photos attached."))
+    await disputes.act(app, caller=star, dispute_id=d.id, action=Action.propose,
+                       cmd=c.Propose(Resolution.refund_only, 1000, "We can refund 10 USD."))
+    await disputes.act(app, caller=ben, dispute_id=d.id, action=Action.reject,
+                       cmd=c.Say("10 USD does not cover a broken lamp."))
+    await later(8)
+    # Day 70: the seed's story starts — two dresses and a phone case, paid by Visa.
+    story = await order(anna, star, [("Summer dress, blue, M", 1850, 1), ("Summer dress, red, M", 1850, 1),
+                                     ("Phone case", 650, 1)])
+    await ship(story, star, "LP00555666777CN")
+    # A dispute still waiting for the seller, and one in negotiation.
+    shoes = await order(anna, bits, [("Running shoes, 39", 5400, 1)], "bank_transfer", "EUR")
+    await ship(shoes, bits, "DE000333444")
+    await later(2)
+    await disputes.open_dispute(app, caller=anna, cmd=c.OpenDispute(
+        shoes.id, shoes.lines[0].id, True, Reason.wrong_item, Resolution.return_and_refund, None, None,
+        "I ordered size 39 and received size 42."))
+    mug = await order(ben, bits, [("Enamel mug", 1200, 3)], "maestro", "EUR")
+    await ship(mug, bits, "DE000555666")
+    await later(1)
+    m = await disputes.open_dispute(app, caller=ben, cmd=c.OpenDispute(
+        mug.id, mug.lines[0].id, True, Reason.missing_items, Resolution.refund_only, 1200, 1,
+        "Only two of the three mugs were in the parcel."))
+    await disputes.act(app, caller=bits, dispute_id=m.id, action=Action.propose,
+                       cmd=c.Propose(Resolution.refund_only, 600, "Half the price of one mug?"))
+    # Orders not shipped yet, and one cancelled before shipping.
+    await order(anna, star, [("Silk scarf", 1500, 1)], "qiwi", "RUB")
+    cancelled = await order(ben, bits, [("Notebook", 700, 2)], "webmoney", "EUR")
+    await orders.cancel(app, caller=ben, order_id=cancelled.id)
+    await later(7)
