@@ -88,7 +88,10 @@ def demo(port: int = typer.Option(8000, envvar="PORT"), host: str = "127.0.0.1",
     console.print(table)
     console.print(f"\nOmbuds demo is running at [bold]{url}[/bold]  (API docs: {url}/docs)")
     console.print(f"Try:  curl -H 'Authorization: Bearer {people[0]['token']}' {url}/api/v1/orders")
-    console.print("Move time:  ombuds clock advance 5d   (with the same OMBUDS_DATABASE_URL)\n")
+    console.print(f"Move time:  OMBUDS_CLOCK=manual OMBUDS_DATABASE_URL=sqlite:///{database} "
+                  ".venv/bin/ombuds clock advance 5d")
+    console.print(f"       or:  curl -X POST -H 'Authorization: Bearer {settings.marketplace_key}' "
+                  f"-H 'Content-Type: application/json' -d '{{\"duration\": \"5d\"}}' {url}/api/v1/clock/advance\n")
     import uvicorn
     uvicorn.run("ombuds.api.asgi:app", host=host, port=port, log_level="warning", access_log=False)
 

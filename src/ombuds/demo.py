@@ -89,10 +89,15 @@ async def _story(app, ids: dict[str, int]) -> None:
     story = await order(anna, star, [("Summer dress, blue, M", 1850, 1), ("Summer dress, red, M", 1850, 1),
                                      ("Phone case", 650, 1)])
     await ship(story, star, "LP00555666777CN")
+    # Orders not shipped yet, and one cancelled before shipping.
+    await order(anna, star, [("Silk scarf", 1500, 1)], "qiwi", "RUB")
+    cancelled = await order(ben, bits, [("Notebook", 700, 2)], "webmoney", "EUR")
+    await orders.cancel(app, caller=ben, order_id=cancelled.id)
+    await later(7)
     # A dispute still waiting for the seller, and one in negotiation.
     shoes = await order(anna, bits, [("Running shoes, 39", 5400, 1)], "bank_transfer", "EUR")
     await ship(shoes, bits, "DE000333444")
-    await later(2)
+    await later(1)
     await disputes.open_dispute(app, caller=anna, cmd=c.OpenDispute(
         shoes.id, shoes.lines[0].id, True, Reason.wrong_item, Resolution.return_and_refund, None, None,
         "I ordered size 39 and received size 42."))
@@ -104,8 +109,3 @@ async def _story(app, ids: dict[str, int]) -> None:
         "Only two of the three mugs were in the parcel."))
     await disputes.act(app, caller=bits, dispute_id=m.id, action=Action.propose,
                        cmd=c.Propose(Resolution.refund_only, 600, "Half the price of one mug?"))
-    # Orders not shipped yet, and one cancelled before shipping.
-    await order(anna, star, [("Silk scarf", 1500, 1)], "qiwi", "RUB")
-    cancelled = await order(ben, bits, [("Notebook", 700, 2)], "webmoney", "EUR")
-    await orders.cancel(app, caller=ben, order_id=cancelled.id)
-    await later(7)

@@ -7,7 +7,8 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import RedirectResponse
+from ombuds.api.responses import FastJSONResponse as ORJSONResponse
 
 from ombuds import __version__
 from ombuds.adapters.clock import ManualClock, WallClock
@@ -55,6 +56,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.clock == "manual":
         app.include_router(routes_system.clock_router())
     app.add_middleware(IdempotencyMiddleware)
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        return RedirectResponse("/docs")
 
     @app.get("/healthz", include_in_schema=False)
     async def health() -> dict:

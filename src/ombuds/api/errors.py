@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+from ombuds.api.responses import FastJSONResponse as ORJSONResponse
 from starlette.exceptions import HTTPException
 
 from ombuds.domain.errors import DomainError
