@@ -46,8 +46,6 @@ def open_dispute(order: Order, line: OrderLine, cmd: c.OpenDispute, *, now: date
     if not 1 <= quantity <= line.quantity:
         raise DomainError("invalid_quantity",
                           f"Dispute between 1 and {line.quantity} units of this line.", "quantity")
-    if not_received:
-        quantity = line.quantity if cmd.quantity is None else quantity
     resolution = cmd.resolution or Resolution.refund_only
     d = Dispute(
         id=None, order_id=order.id, line_id=line.id, buyer_id=order.buyer_id,
@@ -84,7 +82,16 @@ def validate_proposal(d: Dispute, actor: Actor, cmd: c.Propose) -> int:
     return amount
 
 
+_COMMAND_FOR = {
+    Action.amend: c.Propose, Action.propose: c.Propose, Action.decide: c.Decide,
+    Action.ship_return: c.Ship, Action.reship: c.Ship, Action.confirm_return: c.ConfirmReturn,
+}
+
+
 def _validate(d: Dispute, action: Action, actor: Actor, cmd: c.Command) -> c.Command:
+    expected = _COMMAND_FOR.get(action)
+    if expected is not None and not isinstance(cmd, expected):
+        raise DomainError("details_required", f"'{action.value}' needs its details.", None)
     if action in (Action.propose, Action.amend):
         return c.Propose(cmd.resolution, validate_proposal(d, actor, cmd), cmd.message.strip())
     if action in (Action.reject, Action.argue) and not (cmd and cmd.message.strip()):

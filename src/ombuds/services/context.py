@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -44,6 +44,8 @@ class Ombuds:
     engine: AsyncEngine
     clock: Clock
     policy: Policy
+    # token hash → caller; a user's id and role never change, so this cannot go stale.
+    known_tokens: dict[str, Caller] = field(default_factory=dict)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.engine)

@@ -14,20 +14,37 @@ from ombuds.domain.lifecycle import Action
 from ombuds.domain.orders import Order, OrderLine
 from ombuds.domain.policy import Policy
 from ombuds.services.context import Caller, Ombuds
-from ombuds.services.orders import load_visible as load_visible_order, pay_out
-from ombuds.store.repository import Repository
+from ombuds.services.orders import pay_out
+from ombuds.services.orders import visible as order_visible
+from ombuds.store.repository import MovedOn, Repository
 
 
 async def open_dispute(app: Ombuds, *, caller: Caller, cmd: c.OpenDispute) -> Dispute:
-    """R5–R8, R26: the buyer opens a dispute on one order line."""
+    """R5–R8, R26: the buyer opens a dispute on one order line.
+
+    If the order changed under us (its protection ended at this very moment), the claim is
+    checked again once against the order as it now is.
+    """
+    try:
+        return await _open_dispute(app, caller, cmd)
+    except MovedOn as exc:
+        if exc.code != "order_moved_on":
+            raise
+        return await _open_dispute(app, caller, cmd)
+
+
+async def _open_dispute(app: Ombuds, caller: Caller, cmd: c.OpenDispute) -> Dispute:
     now = await app.now()
     async with app.uow() as uow:
-        order = await load_visible_order(uow.repo, cmd.order_id, caller)
+        found = await uow.repo.get_order_and_disputes(cmd.order_id)
+        if found is None or not order_visible(found[0], caller):
+            raise NotFound("order")
+        order, disputed = found
         if not (caller.user_id == order.buyer_id or caller.is_platform):
             raise Forbidden("not_your_action", "Only the order's buyer can open a dispute.")
         line = order.line(cmd.line_id)
         dispute = engine.open_dispute(order, line, cmd, now=now, policy=app.policy,
-                                      line_has_dispute=await uow.repo.line_has_dispute(line.id))
+                                      line_has_dispute=line.id in disputed)
         await uow.repo.save_order(order, now)  # bumps the version: races with completion lose
         await uow.repo.add_dispute(dispute)
         await uow.commit()
@@ -57,12 +74,12 @@ async def load_visible(repo: Repository, dispute_id: int, caller: Caller) -> Dis
 
 
 async def act(app: Ombuds, *, caller: Caller, dispute_id: int, action: Action,
-              cmd: c.Command = None, as_party: Actor | None = None) -> Dispute:
+              cmd: c.Command = None) -> Dispute:
     """Apply a person's action from the lifecycle table (R12–R19)."""
     now = await app.now()
     async with app.uow() as uow:
         d = await load_visible(uow.repo, dispute_id, caller)
-        actor = as_party if (as_party and caller.is_platform) else actor_for(d, caller)
+        actor = actor_for(d, caller)
         passed_at = d.deadline_at
         fired = engine.fire_due(d, now=now, policy=app.policy)
         if fired:

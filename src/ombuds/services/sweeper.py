@@ -33,7 +33,8 @@ async def sweep(app: Ombuds, *, until: datetime | None = None, batch: int = BATC
 async def sweep_batch(app: Ombuds, *, until: datetime, batch: int = BATCH) -> int:
     fired = 0
     async with app.uow() as uow:
-        for d in await uow.repo.due_disputes(until, batch):
+        # Order locks are taken in ascending order id, so concurrent workers never deadlock.
+        for d in sorted(await uow.repo.due_disputes(until, batch), key=lambda d: d.order_id):
             names = engine.fire_due(d, now=until, policy=app.policy)
             fired += len(names)
             await save_dispute(uow.repo, d, until, app.policy)

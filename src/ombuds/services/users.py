@@ -50,11 +50,23 @@ async def create_user(app: Ombuds, *, name: str, email: str, role: str, country:
     return row, token
 
 
+KNOWN_TOKENS_MAX = 10_000
+
+
 async def caller_for_token(app: Ombuds, token: str) -> Caller | None:
+    digest = token_hash(token)
+    caller = app.known_tokens.get(digest)
+    if caller is not None:
+        return caller
     async with app.engine.connect() as conn:
         row = (await conn.execute(select(users.c.id, users.c.role)
-                                  .where(users.c.token_hash == token_hash(token)))).first()
-    return None if row is None else Caller(row.role, row.id)
+                                  .where(users.c.token_hash == digest))).first()
+    if row is None:
+        return None
+    if len(app.known_tokens) >= KNOWN_TOKENS_MAX:
+        app.known_tokens.clear()
+    caller = app.known_tokens[digest] = Caller(row.role, row.id)
+    return caller
 
 
 async def caller_for_user(app: Ombuds, user_id: int) -> Caller | None:

@@ -4,6 +4,7 @@ locking), so a person's action and a timer firing at the same moment never both 
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -47,15 +48,27 @@ class Repository:
         return o
 
     async def get_order(self, order_id: int, *, lock: bool = False) -> Order | None:
-        q = select(t.orders).where(t.orders.c.id == order_id)
+        found = await self.get_order_and_disputes(order_id, lock=lock)
+        return found and found[0]
+
+    async def get_order_and_disputes(self, order_id: int, *, lock: bool = False
+                                     ) -> tuple[Order, dict[int, int]] | None:
+        """The order, its lines, and which line has which dispute — in one round trip."""
+        q = (select(t.orders, t.order_lines.c.id.label("line_id"), t.order_lines.c.position,
+                    t.order_lines.c.title, t.order_lines.c.unit_price, t.order_lines.c.quantity,
+                    t.disputes.c.id.label("dispute_id"))
+             .join(t.order_lines, t.order_lines.c.order_id == t.orders.c.id)
+             .outerjoin(t.disputes, t.disputes.c.line_id == t.order_lines.c.id)
+             .where(t.orders.c.id == order_id).order_by(t.order_lines.c.position))
         if lock and self._for_update:
-            q = q.with_for_update()
-        row = (await self.conn.execute(q)).first()
-        if row is None:
+            q = q.with_for_update(of=t.orders)
+        rows = (await self.conn.execute(q)).all()
+        if not rows:
             return None
-        lines = (await self.conn.execute(select(t.order_lines).where(t.order_lines.c.order_id == order_id)
-                                         .order_by(t.order_lines.c.position))).all()
-        return row_to_order(row, lines)
+        lines = [SimpleNamespace(id=r.line_id, position=r.position, title=r.title,
+                                 unit_price=r.unit_price, quantity=r.quantity) for r in rows]
+        disputed = {r.line_id: r.dispute_id for r in rows if r.dispute_id is not None}
+        return row_to_order(rows[0], lines), disputed
 
     async def save_order(self, o: Order, now: datetime) -> None:
         result = await self.conn.execute(
@@ -76,10 +89,6 @@ class Repository:
         return [await self.get_order(i) for i in ids]
 
     # Disputes -------------------------------------------------------------------------
-
-    async def line_has_dispute(self, line_id: int) -> bool:
-        q = select(t.disputes.c.id).where(t.disputes.c.line_id == line_id)
-        return (await self.conn.execute(q)).first() is not None
 
     async def add_dispute(self, d: Dispute) -> Dispute:
         try:
