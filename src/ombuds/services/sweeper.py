@@ -13,7 +13,6 @@ from datetime import datetime
 from ombuds.domain import engine
 from ombuds.domain.orders import OrderState
 from ombuds.services.context import Ombuds
-from ombuds.services.disputes import _save as save_dispute
 from ombuds.services.orders import pay_out
 
 BATCH = 200
@@ -31,13 +30,16 @@ async def sweep(app: Ombuds, *, until: datetime | None = None, batch: int = BATC
 
 
 async def sweep_batch(app: Ombuds, *, until: datetime, batch: int = BATCH) -> int:
+    """One transaction: claim up to ``batch`` due disputes and orders, apply their timers."""
     fired = 0
     async with app.uow() as uow:
-        # Order locks are taken in ascending order id, so concurrent workers never deadlock.
-        for d in sorted(await uow.repo.due_disputes(until, batch), key=lambda d: d.order_id):
-            names = engine.fire_due(d, now=until, policy=app.policy)
-            fired += len(names)
-            await save_dispute(uow.repo, d, until, app.policy)
+        due = await uow.repo.due_disputes(until, batch)
+        for d in due:
+            fired += len(engine.fire_due(d, now=until, policy=app.policy))
+        closed = {d.order_id for d in due if any(e.type == "dispute.closed" for e in d.new_events)}
+        await uow.repo.save_locked_disputes(due, until)
+        for order in await uow.repo.lock_orders(closed):
+            await pay_out(uow.repo, order, until)  # R1: a closed dispute releases its line
         for order in await uow.repo.due_orders(until, batch):
             while order.deadline[1] is not None and order.deadline[1] <= until:
                 at = order.deadline[1]

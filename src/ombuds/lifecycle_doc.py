@@ -1,0 +1,173 @@
+"""Renders the dispute lifecycle as Markdown from the code's own tables.
+
+The transitions table, the timers table and a Mermaid state diagram are all read from
+:data:`ombuds.domain.lifecycle.TRANSITIONS` and :data:`~ombuds.domain.lifecycle.TIMERS`,
+so the docs cannot say what the code does not do.
+
+``python -m ombuds.lifecycle_doc`` prints the section; ``python -m ombuds.lifecycle_doc
+docs/architecture.md`` rewrites the part of that file between the markers.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from ombuds.domain.disputes import Actor
+from ombuds.domain.lifecycle import TIMERS, TRANSITIONS, Timer, Transition, _confirm_return_by
+from ombuds.domain.policy import DEFAULT_POLICY, Policy
+
+START = "<!-- lifecycle:start -->"
+END = "<!-- lifecycle:end -->"
+
+# The dispute field a timer counts from, in words.
+_SINCE = {
+    "state_entered_at": "entering",
+    "first_seller_response_at": "the seller's first response",
+    "escalated_at": "escalation",
+    "return_shipped_at": "the buyer shipped the return",
+    "return_delivered_at": "the carrier delivered the return",
+}
+
+# Due functions that are not built from lifecycle's ``_after`` / ``_unless`` helpers.
+_HAND_WRITTEN: dict[Callable, Callable[[Policy], str]] = {
+    _confirm_return_by: lambda p: (
+        f"{_days(p.return_confirm_after_shipping_days)} (return_confirm_after_shipping_days) after "
+        f"{_SINCE['return_shipped_at']}, or {_days(p.return_confirm_after_delivery_days)} "
+        f"(return_confirm_after_delivery_days) after {_SINCE['return_delivered_at']}, "
+        "whichever is earlier"),
+}
+
+
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
+    header = list(header)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _timer_actions(*, timers: Iterable[Timer]) -> set:
+    return {t.action for t in timers}
+
+
+def who(*, transition: Transition, timers: Iterable[Timer] = TIMERS) -> str:
+    """The actors of a row in words; the system is a timer or the immediate next step."""
+    if Actor.system in transition.actors:
+        return "system (timer)" if transition.action in _timer_actions(timers=timers) else "system (at once)"
+    return " or ".join(sorted(a.value for a in transition.actors))
+
+
+def describe_due(*, due: Callable, policy: Policy = DEFAULT_POLICY) -> str:
+    """When a timer falls due, from the policy field names its due function reads."""
+    if due in _HAND_WRITTEN:
+        return _HAND_WRITTEN[due](policy)
+    cells = inspect.getclosurevars(due).nonlocals
+    if {"start", "days"} <= cells.keys():  # lifecycle._after(start, days)
+        n = getattr(policy, cells["days"])
+        return f"{_days(n)} ({cells['days']}) after {_SINCE.get(cells['start'], cells['start'])}"
+    if {"flag", "due"} <= cells.keys():  # lifecycle._unless(flag, due)
+        return f"{describe_due(due=cells['due'], policy=policy)}; once (not after {cells['flag']})"
+    raise ValueError(f"cannot describe the due time of {due!r}; add it to lifecycle_doc._HAND_WRITTEN")
+
+
+def transitions_table(*, transitions: Iterable[Transition] = TRANSITIONS,
+                      timers: Iterable[Timer] = TIMERS) -> str:
+    """One Markdown row per transition: state, action, who, → state, rule, what it means."""
+    timers = tuple(timers)
+    return _table(
+        ("state", "action", "who", "→ state", "rule", "what it means"),
+        ((f"`{t.state.value}`", f"`{t.action.value}`", who(transition=t, timers=timers),
+          f"`{t.to.value}`", t.rule, t.doc) for t in transitions))
+
+
+def _fired_to(timer: Timer, transitions: Iterable[Transition]) -> str:
+    targets = [t.to.value for t in transitions if t.state is timer.state and t.action is timer.action]
+    return f"`{timer.action.value}` → " + " / ".join(f"`{s}`" for s in targets)
+
+
+def timers_table(*, timers: Iterable[Timer] = TIMERS, transitions: Iterable[Transition] = TRANSITIONS,
+                 policy: Policy = DEFAULT_POLICY) -> str:
+    """One Markdown row per timer, its due time in the policy's words and default numbers."""
+    transitions = tuple(transitions)
+    return _table(
+        ("state", "deadline", "after what", "fires", "decides against", "rule", "what it means"),
+        ((f"`{t.state.value}`", f"`{t.deadline}`", describe_due(due=t.due, policy=policy),
+          _fired_to(t, transitions), t.against.value if t.against else "—", t.rule, t.doc)
+         for t in timers))
+
+
+def state_diagram(*, transitions: Iterable[Transition] = TRANSITIONS,
+                  timers: Iterable[Timer] = TIMERS) -> str:
+    """A Mermaid ``stateDiagram-v2``; parallel rows share one arrow, timer actions are marked ⏱."""
+    timed = _timer_actions(timers=timers)
+    edges: dict[tuple[str, str], list[str]] = {}
+    for t in transitions:
+        label = f"⏱ {t.action.value}" if t.action in timed else t.action.value
+        labels = edges.setdefault((t.state.value, t.to.value), [])
+        if label not in labels:
+            labels.append(label)
+    lines = ["```mermaid", "stateDiagram-v2", "    [*] --> awaiting_seller : open"]
+    lines += [f"    {a} --> {b} : {', '.join(labels)}" for (a, b), labels in edges.items()]
+    lines += ["    closed --> [*]", "```"]
+    return "\n".join(lines) + "\n"
+
+
+def render(*, policy: Policy = DEFAULT_POLICY) -> str:
+    """The whole generated section (without the markers)."""
+    return (
+        "<!-- generated from ombuds.domain.lifecycle by `make docs`; do not edit by hand -->\n\n"
+        "#### Transitions\n\n"
+        "One row per entry of `TRANSITIONS`. Where a state and action have several rows, the "
+        "first whose condition holds applies. `platform` is the marketplace key; "
+        "`system (at once)` runs in the same transaction as the action that reached `agreed`.\n\n"
+        + transitions_table()
+        + "\n#### Timers\n\n"
+        "One row per entry of `TIMERS`, with the default policy's numbers. The running deadline is "
+        "the earliest due timer of the dispute's state; moving on to another state cancels it.\n\n"
+        + timers_table(policy=policy)
+        + "\n#### State diagram\n\n"
+        + state_diagram()
+    )
+
+
+def section_of(*, text: str) -> str:
+    """What a document holds between the lifecycle markers."""
+    start, end = text.find(START), text.find(END)
+    if start < 0 or end < start:
+        raise ValueError(f"the document needs the markers {START} and {END}, in that order")
+    return text[start + len(START):end].strip("\n") + "\n"
+
+
+def replace_section(*, text: str, section: str) -> str:
+    """The document with ``section`` between its lifecycle markers."""
+    section_of(text=text)  # checks the markers
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{START}\n{section.strip(chr(10))}\n{END}{tail}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the section, or rewrite it inside each file named on the command line."""
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        sys.stdout.write(render())
+        return 0
+    for name in argv:
+        path = Path(name)
+        path.write_text(replace_section(text=path.read_text(encoding="utf-8"), section=render()),
+                        encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
