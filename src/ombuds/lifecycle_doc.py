@@ -76,7 +76,7 @@ def describe_due(*, due: Callable, policy: Policy = DEFAULT_POLICY) -> str:
         n = getattr(policy, cells["days"])
         return f"{_days(n)} ({cells['days']}) after {_SINCE.get(cells['start'], cells['start'])}"
     if {"flag", "due"} <= cells.keys():  # lifecycle._unless(flag, due)
-        return f"{describe_due(due=cells['due'], policy=policy)}; once (not after {cells['flag']})"
+        return f"{describe_due(due=cells['due'], policy=policy)}, unless {cells['flag']} is already set"
     raise ValueError(f"cannot describe the due time of {due!r}; add it to lifecycle_doc._HAND_WRITTEN")
 
 

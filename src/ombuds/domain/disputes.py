@@ -122,6 +122,8 @@ class Dispute:
     state_entered_at: datetime | None = None
     deadline: str | None = None
     deadline_at: datetime | None = None
+    reminder_at: datetime | None = None  # R28: when to remind the party the deadline is against
+    reminded_deadline_at: datetime | None = None  # the deadline a reminder already went out for
     version: int = 0
     first_seller_response_at: datetime | None = None
     proposal_rejected: bool = False
@@ -151,6 +153,12 @@ class Dispute:
     def max_amount(self) -> int:
         """R7: never more than was paid for the units in dispute."""
         return self.unit_price * self.quantity
+
+    @property
+    def due_at(self) -> datetime | None:
+        """When the sweeper must next look at this dispute: a reminder or a deadline."""
+        times = [t for t in (self.deadline_at, self.reminder_at) if t is not None]
+        return min(times) if times else None
 
     @property
     def is_open(self) -> bool:

@@ -155,12 +155,30 @@ def _enter(d: Dispute, state: DisputeState, now: datetime, policy: Policy) -> No
         d.state, d.state_entered_at = state, now
     running = running_timer(d, policy) if d.state is not DisputeState.agreed else None
     d.deadline, d.deadline_at = (running[0].deadline, running[1]) if running else (None, None)
+    d.reminder_at = None
+    if running and running[0].against and d.reminded_deadline_at != d.deadline_at and d.deadline_at > now:
+        d.reminder_at = max(d.deadline_at - policy.reminder_lead, now)  # R28
+
+
+def _remind(d: Dispute) -> None:
+    """R28: tell the party a deadline is about to decide against them; once per deadline."""
+    timer = next(t for t in TIMERS if t.state is d.state and t.deadline == d.deadline)
+    at = d.reminder_at
+    d.reminder_at, d.reminded_deadline_at = None, d.deadline_at
+    d.new_timeline.append(TimelineEntry(at, Actor.system, None, "reminder", d.state, d.state,
+                                        d.deadline, d.deadline_at, {"to": timer.against.value}))
+    d.new_events.append(Event("dispute.deadline_reminder", "dispute", d.id or 0,
+                              _event_data(d, "reminder", remind=timer.against.value)))
 
 
 def fire_due(d: Dispute, *, now: datetime, policy: Policy) -> list[str]:
-    """Apply every timer of this dispute due by ``now``, each at its own deadline, in order."""
+    """Apply every reminder and timer of this dispute due by ``now``, each at its own time,
+    in order. Returns the deadlines that fired (reminders are not deadlines)."""
     fired = []
-    while d.is_open and d.deadline_at is not None and d.deadline_at <= now:
+    while d.is_open and d.due_at is not None and d.due_at <= now:
+        if d.reminder_at is not None and d.reminder_at <= d.deadline_at:
+            _remind(d)
+            continue
         timer = next(t for t in TIMERS if t.state is d.state and t.deadline == d.deadline)
         fired.append(timer.deadline)
         act(d, timer.action, Actor.system, None, None, now=d.deadline_at, policy=policy)

@@ -17,7 +17,7 @@ ORDER_FIELDS = ("buyer_id", "seller_id", "currency", "payment_method", "external
 
 DISPUTE_FIELDS = ("order_id", "line_id", "buyer_id", "seller_id", "currency", "unit_price", "quantity",
                   "received", "description", "opened_at", "state_entered_at", "deadline",
-                  "deadline_at", "first_seller_response_at", "proposal_rejected", "agreed_amount",
+                  "deadline_at", "reminder_at", "reminded_deadline_at", "first_seller_response_at", "proposal_rejected", "agreed_amount",
                   "escalated_at", "review_target_passed", "review_limit_passed", "appeals_used",
                   "return_carrier", "return_tracking", "return_shipped_at", "return_delivered_at",
                   "reship_tracking", "refunded_amount", "closed_at")
@@ -50,7 +50,7 @@ def dispute_to_row(d: Dispute) -> dict[str, Any]:
     row = {f: getattr(d, f) for f in DISPUTE_FIELDS}
     v = d.verdict
     row.update(
-        state=d.state.value, reason=d.reason.value,
+        state=d.state.value, reason=d.reason.value, due_at=d.due_at,
         proposal_by=d.proposal.by.value, proposal_resolution=d.proposal.resolution.value,
         proposal_amount=d.proposal.amount, proposal_message=d.proposal.message,
         proposal_at=d.proposal.at, agreed_resolution=_val(d.agreed_resolution),

@@ -122,8 +122,8 @@ class Repository:
         return [row_to_dispute(r) for r in rows]
 
     async def due_disputes(self, now: datetime, limit: int) -> list[Dispute]:
-        q = (select(t.disputes).where(t.disputes.c.deadline_at <= now)
-             .order_by(t.disputes.c.deadline_at).limit(limit))
+        q = (select(t.disputes).where(t.disputes.c.due_at <= now)
+             .order_by(t.disputes.c.due_at).limit(limit))
         if self._for_update:
             q = q.with_for_update(skip_locked=True)
         return [row_to_dispute(r) for r in (await self.conn.execute(q)).all()]

@@ -83,6 +83,9 @@ disputes = Table(
     Column("state_entered_at", UtcDateTime, nullable=False),
     Column("deadline", String(40)),
     Column("deadline_at", UtcDateTime),
+    Column("reminder_at", UtcDateTime),
+    Column("reminded_deadline_at", UtcDateTime),
+    Column("due_at", UtcDateTime),  # min(deadline_at, reminder_at): what the sweeper scans
     Column("version", Integer, nullable=False, server_default=text("0")),
     Column("first_seller_response_at", UtcDateTime),
     Column("proposal_by", String(20), nullable=False),
@@ -114,7 +117,8 @@ disputes = Table(
     Column("outcome", String(20)),
     Column("refunded_amount", Id, nullable=False),
     Column("closed_at", UtcDateTime),
-    Index("ix_disputes_deadline_at", "deadline_at"),
+    Index("ix_disputes_due_at", "due_at"),
+    Index("ix_disputes_state_deadline_at", "state", "deadline_at"),
 )
 
 timeline = Table(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 03:13:23.285339
+Create Date: 2026-11-26 03:17:39.271869
 """
 from alembic import op
 import sqlalchemy as sa
@@ -119,6 +119,9 @@ def upgrade() -> None:
     sa.Column('state_entered_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('deadline', sa.String(length=40), nullable=True),
     sa.Column('deadline_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('reminder_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('reminded_deadline_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('due_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('version', sa.Integer(), server_default=sa.text('0'), nullable=False),
     sa.Column('first_seller_response_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('proposal_by', sa.String(length=20), nullable=False),
@@ -159,9 +162,10 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('disputes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_disputes_buyer_id'), ['buyer_id'], unique=False)
-        batch_op.create_index('ix_disputes_deadline_at', ['deadline_at'], unique=False)
+        batch_op.create_index('ix_disputes_due_at', ['due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_disputes_order_id'), ['order_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_disputes_seller_id'), ['seller_id'], unique=False)
+        batch_op.create_index('ix_disputes_state_deadline_at', ['state', 'deadline_at'], unique=False)
 
     op.create_table('payouts',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -243,9 +247,10 @@ def downgrade() -> None:
 
     op.drop_table('payouts')
     with op.batch_alter_table('disputes', schema=None) as batch_op:
+        batch_op.drop_index('ix_disputes_state_deadline_at')
         batch_op.drop_index(batch_op.f('ix_disputes_seller_id'))
         batch_op.drop_index(batch_op.f('ix_disputes_order_id'))
-        batch_op.drop_index('ix_disputes_deadline_at')
+        batch_op.drop_index('ix_disputes_due_at')
         batch_op.drop_index(batch_op.f('ix_disputes_buyer_id'))
 
     op.drop_table('disputes')
