@@ -12,7 +12,7 @@ from ombuds.api.responses import FastJSONResponse as ORJSONResponse
 
 from ombuds import __version__
 from ombuds.adapters.clock import ManualClock, WallClock
-from ombuds.api import errors, routes_disputes, routes_orders, routes_system
+from ombuds.api import errors, routes_disputes, routes_money, routes_orders, routes_system
 from ombuds.api.idempotency import IdempotencyMiddleware
 from ombuds.services.context import Ombuds
 from ombuds.settings import Settings
@@ -52,7 +52,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(routes_orders.router)
     app.include_router(routes_disputes.router)
+    app.include_router(routes_money.router)
     app.include_router(routes_system.router)
+    # routers: notifications
+    # routers: evidence
     if settings.clock == "manual":
         app.include_router(routes_system.clock_router())
     app.add_middleware(IdempotencyMiddleware)

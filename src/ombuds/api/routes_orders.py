@@ -87,19 +87,3 @@ async def extend_protection(order_id: int, body: schemas.Extension, caller: Call
 @router.post("/orders/{order_id}/cancel", tags=["orders"])
 async def cancel(order_id: int, caller: CallerDep, app: AppDep) -> dict:
     return await _view(app, await orders.cancel(app, caller=caller, order_id=order_id))
-
-
-@router.get("/refunds", tags=["money"])
-async def list_refunds(caller: CallerDep, app: AppDep, order_id: int | None = None,
-                       buyer_id: int | None = None, status: str | None = None,
-                       limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict:
-    """Refunds recorded so far (money movement and dates belong to the ledger)."""
-    return {"items": await queries.list_refunds(app, caller, order_id=order_id, buyer_id=buyer_id,
-                                                status=status, limit=limit)}
-
-
-@router.get("/payouts", tags=["money"])
-async def list_payouts(caller: CallerDep, app: AppDep, order_id: int | None = None,
-                       limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict:
-    """What sellers are owed, line by line (R1)."""
-    return {"items": await queries.list_payouts(app, caller, order_id=order_id, limit=limit)}
