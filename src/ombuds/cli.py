@@ -15,8 +15,10 @@ from ombuds.settings import Settings, load_policy_file
 app = typer.Typer(help="Ombuds: buyer protection and dispute resolution.", no_args_is_help=True)
 clock_app = typer.Typer(help="The manual clock (demo and tests).", no_args_is_help=True)
 policy_app = typer.Typer(help="The operator's policy.", no_args_is_help=True)
+ledger_app = typer.Typer(help="The money ledger.", no_args_is_help=True)
 app.add_typer(clock_app, name="clock")
 app.add_typer(policy_app, name="policy")
+app.add_typer(ledger_app, name="ledger")
 console = Console()
 
 
@@ -144,3 +146,26 @@ def policy_check(file: Path) -> None:
                if v != type(policy).model_fields[k].get_default(call_default_factory=True)}
     console.print(f"[green]{file} is a valid policy.[/green] "
                   f"{len(changed)} setting(s) differ from the defaults: {', '.join(changed) or 'none'}.")
+
+
+@ledger_app.command("check")
+def ledger_check() -> None:
+    """Recompute every money invariant over the database; exit 1 naming each entry at fault."""
+    from ombuds.api.app import build_ombuds
+    from ombuds.services.ledger_check import check_ledger
+
+    async def run():
+        ombuds = build_ombuds(Settings())
+        try:
+            return await check_ledger(ombuds)
+        finally:
+            await ombuds.engine.dispose()
+    with console.status("Checking the ledger…"):
+        problems = asyncio.run(run())
+    if problems:
+        console.print(f"[red]The ledger has {len(problems)} problem(s):[/red]")
+        for problem in problems:
+            console.print(f"  • {problem}")
+        raise typer.Exit(1)
+    console.print("[green]The ledger is consistent: every entry balances, no escrow went negative, "
+                  "no line was refunded beyond its price, every line settled once.[/green]")

@@ -95,6 +95,14 @@ def _fired_to(timer: Timer, transitions: Iterable[Transition]) -> str:
     return f"`{timer.action.value}` → " + " / ".join(f"`{s}`" for s in targets)
 
 
+def _against(timer: Timer, policy: Policy) -> str:
+    """Whom the timer decides against; that party is reminded before it runs out (R28)."""
+    if timer.against is None:
+        return "—"
+    return (f"{timer.against.value}; reminded {policy.reminder_lead_hours} hours "
+            "(reminder_lead_hours) before")
+
+
 def timers_table(*, timers: Iterable[Timer] = TIMERS, transitions: Iterable[Transition] = TRANSITIONS,
                  policy: Policy = DEFAULT_POLICY) -> str:
     """One Markdown row per timer, its due time in the policy's words and default numbers."""
@@ -102,7 +110,7 @@ def timers_table(*, timers: Iterable[Timer] = TIMERS, transitions: Iterable[Tran
     return _table(
         ("state", "deadline", "after what", "fires", "decides against", "rule", "what it means"),
         ((f"`{t.state.value}`", f"`{t.deadline}`", describe_due(due=t.due, policy=policy),
-          _fired_to(t, transitions), t.against.value if t.against else "—", t.rule, t.doc)
+          _fired_to(t, transitions), _against(t, policy), t.rule, t.doc)
          for t in timers))
 
 
@@ -133,7 +141,9 @@ def render(*, policy: Policy = DEFAULT_POLICY) -> str:
         + transitions_table()
         + "\n#### Timers\n\n"
         "One row per entry of `TIMERS`, with the default policy's numbers. The running deadline is "
-        "the earliest due timer of the dispute's state; moving on to another state cancels it.\n\n"
+        "the earliest due timer of the dispute's state; moving on to another state cancels it. "
+        "A timer that decides against a party first gives that party a reminder (R28): a "
+        "`reminder` timeline entry and a `dispute.deadline_reminder` outbox event.\n\n"
         + timers_table(policy=policy)
         + "\n#### State diagram\n\n"
         + state_diagram()

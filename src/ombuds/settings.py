@@ -24,6 +24,24 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = 1.0
     pool_size: int = 10
     public_url: str = "http://127.0.0.1:8000"
+    # E-mail (R23). No SMTP host: messages go to the local mailbox shown at /mailbox.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "Ombuds <no-reply@ombuds.invalid>"
+    smtp_tls: Literal["starttls", "tls", "none"] = "starttls"  # starttls: only if the server offers it
+    smtp_timeout_seconds: float = 30.0
+    # Outbox dispatch: batch size, and how long a claimed delivery is held before another
+    # dispatcher may take it over (a dispatcher that died mid-batch loses its claims then).
+    dispatch_batch: int = 100
+    dispatch_lease_seconds: float = 120.0
+    # Retries of e-mail and webhook deliveries: exponential backoff from base, capped at max.
+    delivery_retry_base_seconds: float = 60.0
+    delivery_retry_max_seconds: float = 6 * 3600.0
+    delivery_max_attempts: int = 12
+    webhook_timeout_seconds: float = 10.0
+    webhook_disable_after_failures: int = 30  # consecutive failed attempts disable an endpoint
 
     def load_policy(self) -> Policy:
         if self.policy_file is None:

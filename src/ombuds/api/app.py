@@ -12,6 +12,7 @@ from ombuds.api.responses import FastJSONResponse as ORJSONResponse
 
 from ombuds import __version__
 from ombuds.adapters.clock import ManualClock, WallClock
+from ombuds.adapters.payments import SimulatedProvider
 from ombuds.api import errors, routes_disputes, routes_money, routes_orders, routes_system
 from ombuds.api.idempotency import IdempotencyMiddleware
 from ombuds.services.context import Ombuds
@@ -22,7 +23,8 @@ from ombuds.store.db import make_engine
 def build_ombuds(settings: Settings) -> Ombuds:
     engine = make_engine(settings.database_url, pool_size=settings.pool_size)
     clock = ManualClock(engine, settings.clock_start) if settings.clock == "manual" else WallClock()
-    return Ombuds(engine=engine, clock=clock, policy=settings.load_policy())
+    return Ombuds(engine=engine, clock=clock, policy=settings.load_policy(),
+                  payments=SimulatedProvider())
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -54,7 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(routes_disputes.router)
     app.include_router(routes_money.router)
     app.include_router(routes_system.router)
-    # routers: notifications
+    from ombuds.api import routes_notifications  # webhooks API, /mailbox
+    app.include_router(routes_notifications.router)
     # routers: evidence
     if settings.clock == "manual":
         app.include_router(routes_system.clock_router())

@@ -52,6 +52,7 @@ class NewDispute(Body):
     amount: int | None = Field(None, ge=0, description="minor units; default: the units' full price")
     quantity: int | None = Field(None, ge=1, description="units in dispute; default: the whole line")
     description: str = Field(min_length=1, max_length=5000)
+    refund_to: str = Field("original_method", description="original_method or platform_balance (R31)")
 
 
 class ProposalBody(Body):

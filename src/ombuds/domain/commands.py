@@ -17,6 +17,7 @@ class OpenDispute:
     amount: int | None = None  # minor units; None means the full price of the units
     quantity: int | None = None  # None means the whole line
     description: str = ""
+    refund_to: str = "original_method"  # or "platform_balance" (R31)
 
 
 @dataclass(frozen=True, slots=True)

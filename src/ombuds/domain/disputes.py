@@ -118,6 +118,7 @@ class Dispute:
     description: str
     opened_at: datetime
     proposal: Proposal
+    refund_to: str = "original_method"  # or "platform_balance" (R31)
     state: DisputeState = DisputeState.awaiting_seller
     state_entered_at: datetime | None = None
     deadline: str | None = None

@@ -47,11 +47,17 @@ def open_dispute(order: Order, line: OrderLine, cmd: c.OpenDispute, *, now: date
         raise DomainError("invalid_quantity",
                           f"Dispute between 1 and {line.quantity} units of this line.", "quantity")
     resolution = cmd.resolution or Resolution.refund_only
+    if cmd.refund_to not in ("original_method", "platform_balance") or (
+            cmd.refund_to == "platform_balance" and not policy.in_platform_balance_offered):
+        raise DomainError("refund_destination_unavailable",
+                          "Refunds go to the original payment method"
+                          + (" or the in-platform balance." if policy.in_platform_balance_offered else "."),
+                          "refund_to")
     d = Dispute(
         id=None, order_id=order.id, line_id=line.id, buyer_id=order.buyer_id,
         seller_id=order.seller_id, currency=order.currency, unit_price=line.unit_price,
         quantity=quantity, received=cmd.received, reason=cmd.reason,
-        description=cmd.description.strip(), opened_at=now,
+        description=cmd.description.strip(), opened_at=now, refund_to=cmd.refund_to,
         proposal=Proposal(Actor.buyer, resolution, 0, cmd.description.strip(), now),
     )
     amount = validate_proposal(d, Actor.buyer, c.Propose(resolution, cmd.amount, cmd.description))

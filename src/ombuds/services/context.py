@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ombuds.adapters.clock import Clock
+from ombuds.adapters.payments import PaymentProvider
 from ombuds.domain.disputes import Actor
 from ombuds.domain.policy import Policy
 from ombuds.store.uow import UnitOfWork
@@ -44,6 +45,7 @@ class Ombuds:
     engine: AsyncEngine
     clock: Clock
     policy: Policy
+    payments: PaymentProvider
     # token hash → caller; a user's id and role never change, so this cannot go stale.
     known_tokens: dict[str, Caller] = field(default_factory=dict)
 

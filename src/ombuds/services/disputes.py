@@ -14,7 +14,7 @@ from ombuds.domain.lifecycle import Action
 from ombuds.domain.orders import Order, OrderLine
 from ombuds.domain.policy import Policy
 from ombuds.services.context import Caller, Ombuds
-from ombuds.services.orders import pay_out
+from ombuds.services import money
 from ombuds.services.orders import visible as order_visible
 from ombuds.store.repository import MovedOn, Repository
 
@@ -98,7 +98,8 @@ async def _save(repo: Repository, d: Dispute, now, policy: Policy) -> None:
     await repo.save_dispute(d, now)
     if closing:
         order = await repo.get_order(d.order_id, lock=True)
-        await pay_out(repo, order, now)
+        await money.refund_dispute(repo, order, d, now, policy)
+        await money.pay_out(repo, order, now, policy)
         if reshipped:
             await _ship_replacement(repo, order, d, now, policy)
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from ombuds.domain.errors import DomainError, Forbidden, NotFound
 from ombuds.domain.money import check_currency
 from ombuds.domain.orders import Order, OrderLine
-from ombuds.domain.payouts import payouts_due
+from ombuds.services import money
 from ombuds.services.context import Caller, Ombuds
 from ombuds.store.repository import Repository
 from ombuds.store.tables import users
@@ -48,6 +48,7 @@ async def create_order(app: Ombuds, *, caller: Caller, buyer_id: int, seller_id:
                              for i, l in enumerate(lines)])
         order._emit("paid", total=order.total, currency=currency)
         await uow.repo.add_order(order)
+        await money.record_payment(uow.repo, order, now)
         await uow.commit()
     return order
 
@@ -82,16 +83,9 @@ async def _change(app: Ombuds, order_id: int, caller: Caller, party: str, doing:
         _require(caller, order, party, doing)
         change(order, now)
         await uow.repo.save_order(order, now)
-        await pay_out(uow.repo, order, now)
+        await money.pay_out(uow.repo, order, now, app.policy)
         await uow.commit()
     return order
-
-
-async def pay_out(repo: Repository, order: Order, now) -> dict[int, int]:
-    """Record what the seller is owed now (R1); called whenever an order or dispute settles."""
-    due = payouts_due(order, await repo.disputes_of_order(order.id), await repo.paid_out_lines(order.id))
-    await repo.add_payouts(order, due, now)
-    return due
 
 
 async def ship(app: Ombuds, *, caller: Caller, order_id: int, carrier: str, tracking_number: str) -> Order:
@@ -126,7 +120,7 @@ async def cancel(app: Ombuds, *, caller: Caller, order_id: int) -> Order:
         _require(caller, order, "buyer", "cancel it")
         order.cancel(now=now)
         await uow.repo.save_order(order, now)
-        await uow.repo.add_order_refund(order, now)
+        await money.refund_cancelled_order(uow.repo, order, now, app.policy)
         await uow.commit()
     return order
 

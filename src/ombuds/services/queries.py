@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import func, or_, select
 
 from ombuds.domain.disputes import Dispute, DisputeState
 from ombuds.domain.orders import Order
@@ -80,24 +80,49 @@ async def arbitration_queue(app: Ombuds, *, limit: int, offset: int) -> list[Dis
         return [row_to_dispute(r) for r in (await conn.execute(q)).all()]
 
 
-async def list_refunds(app: Ombuds, caller: Caller, *, order_id: int | None, buyer_id: int | None,
-                       status: str | None, limit: int) -> list[dict]:
-    q = select(t.refunds, t.orders.c.seller_id).join(t.orders, t.orders.c.id == t.refunds.c.order_id)
+SETTLED_KINDS = ("refund_settled", "refund_to_balance")
+
+
+def refund_status(settled_at, provider_ref, next_attempt_at) -> str:
+    """Derived, never stored: settled (the ledger says so), submitted, pending, or failed."""
+    if settled_at is not None:
+        return "settled"
+    if provider_ref is not None:
+        return "submitted"
+    return "pending" if next_attempt_at is not None else "failed"
+
+
+async def list_refunds(app: Ombuds, caller: Caller, *, order_id: int | None = None,
+                       buyer_id: int | None = None, status: str | None = None, limit: int = 100,
+                       refund_id: int | None = None) -> list[dict]:
+    settled = (select(t.journal_entries.c.refund_id, t.journal_entries.c.created_at.label("settled_at"))
+               .where(t.journal_entries.c.kind.in_(SETTLED_KINDS)).subquery())
+    q = (select(t.refunds, t.orders.c.seller_id, settled.c.settled_at)
+         .join(t.orders, t.orders.c.id == t.refunds.c.order_id)
+         .outerjoin(settled, settled.c.refund_id == t.refunds.c.id))
     if not caller.is_staff:
         q = q.where(or_(t.refunds.c.buyer_id == caller.user_id, t.orders.c.seller_id == caller.user_id))
-    conditions = [c for c in (
-        order_id and t.refunds.c.order_id == order_id,
-        buyer_id and t.refunds.c.buyer_id == buyer_id,
-        status and t.refunds.c.status == status) if c is not None and c is not False]
-    if conditions:
-        q = q.where(and_(*conditions))
-    q = q.order_by(t.refunds.c.id.desc()).limit(limit)
+    if order_id:
+        q = q.where(t.refunds.c.order_id == order_id)
+    if refund_id:
+        q = q.where(t.refunds.c.id == refund_id)
+    if buyer_id:
+        q = q.where(t.refunds.c.buyer_id == buyer_id)
+    q = q.order_by(t.refunds.c.id.desc()).limit(limit if not status else 10 * limit)
     async with app.engine.connect() as conn:
         rows = (await conn.execute(q)).all()
-    return [{"id": r.id, "dispute_id": r.dispute_id, "order_id": r.order_id, "line_id": r.line_id,
-             "buyer_id": r.buyer_id, "amount": r.amount, "currency": r.currency,
-             "payment_method": r.payment_method, "reason": r.reason, "status": r.status,
-             "created_at": _iso(r.created_at)} for r in rows]
+    found = [refund_view(r) for r in rows]
+    return [r for r in found if not status or r["status"] == status][:limit]
+
+
+def refund_view(r) -> dict:
+    return {"id": r.id, "dispute_id": r.dispute_id, "order_id": r.order_id, "line_id": r.line_id,
+            "buyer_id": r.buyer_id, "amount": r.amount, "currency": r.currency,
+            "payment_method": r.payment_method, "destination": r.destination, "reason": r.reason,
+            "status": refund_status(r.settled_at, r.provider_ref, r.next_attempt_at),
+            "created_at": _iso(r.created_at),
+            "expected_earliest": _iso(r.expected_earliest), "expected_latest": _iso(r.expected_latest),
+            "settled_at": _iso(r.settled_at), "attempts": r.attempts, "last_error": r.last_error}
 
 
 async def list_payouts(app: Ombuds, caller: Caller, *, order_id: int | None, limit: int) -> list[dict]:
@@ -112,3 +137,15 @@ async def list_payouts(app: Ombuds, caller: Caller, *, order_id: int | None, lim
              "amount": r.amount, "currency": r.currency, "created_at": _iso(r.created_at)} for r in rows]
 
 
+
+
+async def balance(app: Ombuds, accounts: list[str]) -> dict[str, dict[str, int]]:
+    """Account → currency → balance, derived from the postings."""
+    q = (select(t.postings.c.account, t.postings.c.currency, func.sum(t.postings.c.amount))
+         .where(t.postings.c.account.in_(accounts)).group_by(t.postings.c.account, t.postings.c.currency))
+    async with app.engine.connect() as conn:
+        rows = (await conn.execute(q)).all()
+    found: dict[str, dict[str, int]] = {a: {} for a in accounts}
+    for account, currency, total in rows:
+        found[account][currency] = int(total)
+    return found

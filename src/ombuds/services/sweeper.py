@@ -13,7 +13,7 @@ from datetime import datetime
 from ombuds.domain import engine
 from ombuds.domain.orders import OrderState
 from ombuds.services.context import Ombuds
-from ombuds.services.orders import pay_out
+from ombuds.services import money
 
 BATCH = 200
 
@@ -36,10 +36,13 @@ async def sweep_batch(app: Ombuds, *, until: datetime, batch: int = BATCH) -> in
         due = await uow.repo.due_disputes(until, batch)
         for d in due:
             fired += len(engine.fire_due(d, now=until, policy=app.policy))
-        closed = {d.order_id for d in due if any(e.type == "dispute.closed" for e in d.new_events)}
+        closed = [d for d in due if any(e.type == "dispute.closed" for e in d.new_events)]
         await uow.repo.save_locked_disputes(due, until)
-        for order in await uow.repo.lock_orders(closed):
-            await pay_out(uow.repo, order, until)  # R1: a closed dispute releases its line
+        for order in await uow.repo.lock_orders({d.order_id for d in closed}):
+            for d in closed:
+                if d.order_id == order.id:
+                    await money.refund_dispute(uow.repo, order, d, d.closed_at, app.policy)
+            await money.pay_out(uow.repo, order, until, app.policy)  # R1: the line is released
         for order in await uow.repo.due_orders(until, batch):
             while order.deadline[1] is not None and order.deadline[1] <= until:
                 at = order.deadline[1]
@@ -49,6 +52,8 @@ async def sweep_batch(app: Ombuds, *, until: datetime, batch: int = BATCH) -> in
                     order.close(now=at)
                 fired += 1
                 await uow.repo.save_order(order, at)
-                await pay_out(uow.repo, order, at)
+                await money.pay_out(uow.repo, order, at, app.policy)
+        fired += await money.submit_due_refunds(uow.repo, app.payments, until, batch)
+        fired += await money.settle_due_refunds(uow.repo, until, batch)
         await uow.commit()
     return fired

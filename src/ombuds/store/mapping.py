@@ -16,7 +16,7 @@ ORDER_FIELDS = ("buyer_id", "seller_id", "currency", "payment_method", "external
                 "dispute_window_ends_at", "replacement_for_line_id")
 
 DISPUTE_FIELDS = ("order_id", "line_id", "buyer_id", "seller_id", "currency", "unit_price", "quantity",
-                  "received", "description", "opened_at", "state_entered_at", "deadline",
+                  "received", "description", "opened_at", "refund_to", "state_entered_at", "deadline",
                   "deadline_at", "reminder_at", "reminded_deadline_at", "first_seller_response_at", "proposal_rejected", "agreed_amount",
                   "escalated_at", "review_target_passed", "review_limit_passed", "appeals_used",
                   "return_carrier", "return_tracking", "return_shipped_at", "return_delivered_at",

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ombuds.domain.disputes import Dispute
 from ombuds.domain.errors import Conflict
 from ombuds.domain.events import Event
+from ombuds.domain.ledger import JournalEntry
 from ombuds.domain.orders import Order
 from ombuds.store import tables as t
 from ombuds.store.mapping import dispute_to_row, order_to_row, row_to_dispute, row_to_order
@@ -28,10 +29,20 @@ class MovedOn(Conflict):
                          None, state=state)
 
 
+class UnrecordedMoney(RuntimeError):
+    """A refund or payout was about to be committed without its ledger entry."""
+
+    def __init__(self, missing: list[tuple[str, int]]):
+        super().__init__(f"money changed without journal entries: {missing}")
+        self.missing = missing
+
+
 class Repository:
     def __init__(self, conn: AsyncConnection, *, for_update: bool):
         self.conn = conn
         self._for_update = for_update
+        self._money_rows: set[tuple[str, int]] = set()
+        self._money_entries: set[tuple[str, int]] = set()
 
     # Orders ---------------------------------------------------------------------------
 
@@ -147,46 +158,72 @@ class Repository:
                    for d in ds for e in d.new_timeline]
         if entries:
             await self.conn.execute(insert(t.timeline), entries)
-        refunding = [d for d in ds if d.new_refunds]
-        if refunding:
-            methods = dict((await self.conn.execute(
-                select(t.orders.c.id, t.orders.c.payment_method)
-                .where(t.orders.c.id.in_({d.order_id for d in refunding})))).all())
-            await self.conn.execute(insert(t.refunds), [
-                {"dispute_id": d.id, "order_id": d.order_id, "line_id": d.line_id, "buyer_id": d.buyer_id,
-                 "amount": r.amount, "currency": d.currency, "payment_method": methods[d.order_id],
-                 "reason": r.reason, "status": "pending", "created_at": now}
-                for d in refunding for r in d.new_refunds])
         events = [self._outbox_row(e, d.id, now) for d in ds for e in d.new_events]
         if events:
             await self.conn.execute(insert(t.outbox), events)
         for d in ds:
-            d.new_timeline.clear(), d.new_refunds.clear(), d.new_events.clear()
+            d.new_timeline.clear(), d.new_events.clear()  # refund intents are the money service's
 
-    # Money intents -------------------------------------------------------------------
+    # Money ---------------------------------------------------------------------------
+
+    async def post(self, entry: JournalEntry, now: datetime) -> int:
+        """Write one balanced journal entry (it was checked when built)."""
+        entry_id = (await self.conn.execute(insert(t.journal_entries).values(
+            kind=entry.kind, order_id=entry.order_id, line_id=entry.line_id, dispute_id=entry.dispute_id,
+            refund_id=entry.refund_id, memo=entry.memo, created_at=now).returning(t.journal_entries.c.id))
+        ).scalar_one()
+        await self.conn.execute(insert(t.postings), [
+            {"entry_id": entry_id, "account": p.account, "currency": p.currency, "amount": p.amount}
+            for p in entry.postings])
+        if entry.kind == "refund_issued":
+            self._money_entries.add(("refund", entry.refund_id))
+        elif entry.kind == "payout":
+            self._money_entries.add(("payout", entry.line_id))
+        return entry_id
+
+    async def balances(self, accounts: list[str]) -> dict[str, int]:
+        """Account → balance (single-currency accounts), derived from postings."""
+        if not accounts:
+            return {}
+        rows = (await self.conn.execute(select(t.postings.c.account, func.sum(t.postings.c.amount))
+                                        .where(t.postings.c.account.in_(accounts))
+                                        .group_by(t.postings.c.account))).all()
+        found = {account: int(total) for account, total in rows}
+        return {a: found.get(a, 0) for a in accounts}
+
+    async def add_refund(self, row: dict) -> int:
+        refund_id = (await self.conn.execute(insert(t.refunds).values(**row).returning(t.refunds.c.id))).scalar_one()
+        self._money_rows.add(("refund", refund_id))
+        return refund_id
 
     async def paid_out_lines(self, order_id: int) -> set[int]:
         q = select(t.payouts.c.line_id).where(t.payouts.c.order_id == order_id)
         return set((await self.conn.execute(q)).scalars().all())
 
-    async def add_payouts(self, order: Order, amounts: dict[int, int], now: datetime) -> None:
-        if amounts:
-            await self.conn.execute(insert(t.payouts), [
-                {"order_id": order.id, "line_id": line_id, "seller_id": order.seller_id,
-                 "amount": amount, "currency": order.currency, "created_at": now}
-                for line_id, amount in amounts.items()])
-            await self._events([Event("payout.due", "order", order.id,
-                                      {"order_id": order.id, "seller_id": order.seller_id,
-                                       "lines": {str(k): v for k, v in amounts.items()}})], order.id, now)
+    async def add_payout(self, order: Order, line_id: int, amount: int, now: datetime) -> None:
+        await self.conn.execute(insert(t.payouts).values(
+            order_id=order.id, line_id=line_id, seller_id=order.seller_id, amount=amount,
+            currency=order.currency, created_at=now))
+        self._money_rows.add(("payout", line_id))
 
-    async def add_order_refund(self, order: Order, now: datetime) -> None:
-        await self.conn.execute(insert(t.refunds), [
-            {"dispute_id": None, "order_id": order.id, "line_id": line.id, "buyer_id": order.buyer_id,
-             "amount": line.total, "currency": order.currency, "payment_method": order.payment_method,
-             "reason": "cancelled", "status": "pending", "created_at": now}
-            for line in order.lines if line.total > 0])
+    def note_empty_payout(self, line_id: int) -> None:
+        """A fully refunded line settles with a zero payout: no money moves, nothing to post."""
+        self._money_entries.add(("payout", line_id))
+
+    @property
+    def locks_rows(self) -> bool:
+        return self._for_update
+
+    def check_money_recorded(self) -> None:
+        """The guard: no refund or payout may be committed without its journal entry."""
+        missing = self._money_rows - self._money_entries
+        if missing:
+            raise UnrecordedMoney(sorted(missing))
 
     # Outbox ---------------------------------------------------------------------------
+
+    async def add_events(self, events: list[Event], aggregate_id: int, now: datetime) -> None:
+        await self._events(events, aggregate_id, now)
 
     async def _events(self, events: list[Event], aggregate_id: int, now: datetime) -> None:
         if events:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
-    Boolean, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, text,
+    Boolean, Column, Date, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, text,
 )
 
 from ombuds.store.types import Id, Json, UtcDateTime
@@ -79,6 +79,7 @@ disputes = Table(
     Column("reason", String(30), nullable=False),
     Column("description", Text, nullable=False),
     Column("opened_at", UtcDateTime, nullable=False),
+    Column("refund_to", String(20), nullable=False),
     Column("state", String(30), nullable=False),
     Column("state_entered_at", UtcDateTime, nullable=False),
     Column("deadline", String(40)),
@@ -146,9 +147,47 @@ refunds = Table(
     Column("amount", Id, nullable=False),
     Column("currency", String(3), nullable=False),
     Column("payment_method", String(40), nullable=False),
+    Column("destination", String(20), nullable=False),  # original_method | platform_balance (R31)
     Column("reason", String(40), nullable=False),
-    Column("status", String(20), nullable=False),
+    Column("idempotency_key", String(80), nullable=False, unique=True),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("expected_earliest", Date),  # R20, business days of the buyer's country
+    Column("expected_latest", Date),
+    # The provider's side; balances and "settled" come from the ledger, these are deadlines.
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text),
+    Column("next_attempt_at", UtcDateTime),  # when to (re)submit to the provider; NULL once done
+    Column("provider_ref", String(100)),
+    Column("settles_at", UtcDateTime),  # when the provider settles; NULL once settled
+    Index("ix_refunds_next_attempt_at", "next_attempt_at"),
+    Index("ix_refunds_settles_at", "settles_at"),
+)
+
+journal_entries = Table(
+    "journal_entries", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(30), nullable=False),
+    Column("order_id", Id, ForeignKey("orders.id"), index=True),
+    Column("line_id", Id, ForeignKey("order_lines.id"), index=True),
+    Column("dispute_id", Id, ForeignKey("disputes.id")),
+    Column("refund_id", Id, ForeignKey("refunds.id"), index=True),
+    Column("memo", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    # R1: a line is paid out once; a refund is issued once and settled once.
+    Index("uq_journal_payout_per_line", "line_id", unique=True,
+          postgresql_where=text("kind = 'payout'"), sqlite_where=text("kind = 'payout'")),
+    Index("uq_journal_refund_kind", "refund_id", "kind", unique=True,
+          postgresql_where=text("refund_id IS NOT NULL"), sqlite_where=text("refund_id IS NOT NULL")),
+)
+
+postings = Table(
+    "postings", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("entry_id", Id, ForeignKey("journal_entries.id"), nullable=False, index=True),
+    Column("account", String(80), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount", Id, nullable=False),
+    Index("ix_postings_account", "account", "currency"),
 )
 
 payouts = Table(

@@ -31,4 +31,5 @@ class UnitOfWork:
             self.conn = self.repo = None
 
     async def commit(self) -> None:
+        self.repo.check_money_recorded()
         await self.conn.commit()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 03:17:39.271869
+Create Date: 2026-11-26 03:22:30.313389
 """
 from alembic import op
 import sqlalchemy as sa
@@ -115,6 +115,7 @@ def upgrade() -> None:
     sa.Column('reason', sa.String(length=30), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('opened_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('refund_to', sa.String(length=20), nullable=False),
     sa.Column('state', sa.String(length=30), nullable=False),
     sa.Column('state_entered_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('deadline', sa.String(length=40), nullable=True),
@@ -194,19 +195,30 @@ def upgrade() -> None:
     sa.Column('amount', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('payment_method', sa.String(length=40), nullable=False),
+    sa.Column('destination', sa.String(length=20), nullable=False),
     sa.Column('reason', sa.String(length=40), nullable=False),
-    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('idempotency_key', sa.String(length=80), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expected_earliest', sa.Date(), nullable=True),
+    sa.Column('expected_latest', sa.Date(), nullable=True),
+    sa.Column('attempts', sa.Integer(), server_default=sa.text('0'), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('provider_ref', sa.String(length=100), nullable=True),
+    sa.Column('settles_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['buyer_id'], ['users.id'], name=op.f('fk_refunds_buyer_id_users')),
     sa.ForeignKeyConstraint(['dispute_id'], ['disputes.id'], name=op.f('fk_refunds_dispute_id_disputes')),
     sa.ForeignKeyConstraint(['line_id'], ['order_lines.id'], name=op.f('fk_refunds_line_id_order_lines')),
     sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_refunds_order_id_orders')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_refunds'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_refunds')),
+    sa.UniqueConstraint('idempotency_key', name=op.f('uq_refunds_idempotency_key'))
     )
     with op.batch_alter_table('refunds', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_refunds_buyer_id'), ['buyer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_refunds_dispute_id'), ['dispute_id'], unique=False)
+        batch_op.create_index('ix_refunds_next_attempt_at', ['next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_refunds_order_id'), ['order_id'], unique=False)
+        batch_op.create_index('ix_refunds_settles_at', ['settles_at'], unique=False)
 
     op.create_table('timeline',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -226,17 +238,67 @@ def upgrade() -> None:
     with op.batch_alter_table('timeline', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_timeline_dispute_id'), ['dispute_id'], unique=False)
 
+    op.create_table('journal_entries',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('line_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('dispute_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('refund_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('memo', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['dispute_id'], ['disputes.id'], name=op.f('fk_journal_entries_dispute_id_disputes')),
+    sa.ForeignKeyConstraint(['line_id'], ['order_lines.id'], name=op.f('fk_journal_entries_line_id_order_lines')),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_journal_entries_order_id_orders')),
+    sa.ForeignKeyConstraint(['refund_id'], ['refunds.id'], name=op.f('fk_journal_entries_refund_id_refunds')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_journal_entries'))
+    )
+    with op.batch_alter_table('journal_entries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_journal_entries_line_id'), ['line_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_journal_entries_order_id'), ['order_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_journal_entries_refund_id'), ['refund_id'], unique=False)
+        batch_op.create_index('uq_journal_payout_per_line', ['line_id'], unique=True, postgresql_where=sa.text("kind = 'payout'"), sqlite_where=sa.text("kind = 'payout'"))
+        batch_op.create_index('uq_journal_refund_kind', ['refund_id', 'kind'], unique=True, postgresql_where=sa.text('refund_id IS NOT NULL'), sqlite_where=sa.text('refund_id IS NOT NULL'))
+
+    op.create_table('postings',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('entry_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('account', sa.String(length=80), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('amount', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['entry_id'], ['journal_entries.id'], name=op.f('fk_postings_entry_id_journal_entries')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_postings'))
+    )
+    with op.batch_alter_table('postings', schema=None) as batch_op:
+        batch_op.create_index('ix_postings_account', ['account', 'currency'], unique=False)
+        batch_op.create_index(batch_op.f('ix_postings_entry_id'), ['entry_id'], unique=False)
+
 
 
 
 def downgrade() -> None:
 
+    with op.batch_alter_table('postings', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_postings_entry_id'))
+        batch_op.drop_index('ix_postings_account')
+
+    op.drop_table('postings')
+    with op.batch_alter_table('journal_entries', schema=None) as batch_op:
+        batch_op.drop_index('uq_journal_refund_kind', postgresql_where=sa.text('refund_id IS NOT NULL'), sqlite_where=sa.text('refund_id IS NOT NULL'))
+        batch_op.drop_index('uq_journal_payout_per_line', postgresql_where=sa.text("kind = 'payout'"), sqlite_where=sa.text("kind = 'payout'"))
+        batch_op.drop_index(batch_op.f('ix_journal_entries_refund_id'))
+        batch_op.drop_index(batch_op.f('ix_journal_entries_order_id'))
+        batch_op.drop_index(batch_op.f('ix_journal_entries_line_id'))
+
+    op.drop_table('journal_entries')
     with op.batch_alter_table('timeline', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_timeline_dispute_id'))
 
     op.drop_table('timeline')
     with op.batch_alter_table('refunds', schema=None) as batch_op:
+        batch_op.drop_index('ix_refunds_settles_at')
         batch_op.drop_index(batch_op.f('ix_refunds_order_id'))
+        batch_op.drop_index('ix_refunds_next_attempt_at')
         batch_op.drop_index(batch_op.f('ix_refunds_dispute_id'))
         batch_op.drop_index(batch_op.f('ix_refunds_buyer_id'))
 

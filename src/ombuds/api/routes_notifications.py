@@ -1,0 +1,130 @@
+"""Webhook endpoints over the API (marketplace key), and the local mailbox pages.
+
+The mailbox (``/mailbox``) exists only while no SMTP server is configured: it is where the
+embedded default and the demo keep the e-mails they would have sent. It has no login, so
+it is for demos and development, not for a server that real people's e-mail reaches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Annotated
+
+import structlog
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+
+from ombuds.api.auth import app_state, get_caller
+from ombuds.domain.errors import NotFound
+from ombuds.emails.catalogue import environment
+from ombuds.services import mail, webhooks
+from ombuds.services.context import Caller, Ombuds
+from ombuds.services.dispatch import DispatchConfig, dispatch
+
+log = structlog.get_logger("ombuds.api.notifications")
+CallerDep = Annotated[Caller, Depends(get_caller)]
+AppDep = Annotated[Ombuds, Depends(app_state)]
+
+
+@contextlib.asynccontextmanager
+async def _dispatch_in_process(app: FastAPI):
+    """With a manual clock (the demo) the app does not run the worker, yet the mailbox must
+    fill: dispatch the outbox in-process. (With the wall clock the worker does it.)"""
+    settings, ombuds = app.state.settings, app.state.ombuds
+    task = None
+    if settings.worker_in_process and settings.clock == "manual":
+        task = asyncio.create_task(_dispatch_forever(ombuds, DispatchConfig.from_settings(settings),
+                                                     settings.sweep_interval_seconds))
+    try:
+        yield
+    finally:
+        if task:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def _dispatch_forever(ombuds: Ombuds, config: DispatchConfig, interval: float) -> None:
+    while True:
+        try:
+            if not (await dispatch(ombuds, config)).idle:
+                continue
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the batch rolled back; it is retried on the next pass
+            log.exception("dispatch_failed")
+        await asyncio.sleep(interval)
+
+
+router = APIRouter(lifespan=_dispatch_in_process)
+
+
+class NewWebhook(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: HttpUrl = Field(description="where events are POSTed (http or https)")
+    event_types: list[str] = Field(min_length=1, max_length=100,
+                                   description="e.g. ['dispute.opened', 'dispute.*', 'order.*'] or ['*']")
+    description: str = Field("", max_length=500)
+
+
+@router.post("/api/v1/webhooks", status_code=201, tags=["webhooks"])
+async def register_webhook(body: NewWebhook, caller: CallerDep, app: AppDep) -> dict:
+    """Register an endpoint. The answer carries its signing secret (``whsec_…``) once: keep it
+    to verify the ``webhook-signature`` header (Standard Webhooks)."""
+    return await webhooks.create_endpoint(app, caller=caller, url=str(body.url), event_types=body.event_types,
+                                          description=body.description)
+
+
+@router.get("/api/v1/webhooks", tags=["webhooks"])
+async def list_webhooks(caller: CallerDep, app: AppDep) -> dict:
+    return {"items": await webhooks.list_endpoints(app, caller=caller)}
+
+
+@router.get("/api/v1/webhooks/{endpoint_id}", tags=["webhooks"])
+async def get_webhook(endpoint_id: int, caller: CallerDep, app: AppDep) -> dict:
+    return await webhooks.get_endpoint(app, caller=caller, endpoint_id=endpoint_id)
+
+
+@router.delete("/api/v1/webhooks/{endpoint_id}", status_code=204, tags=["webhooks"])
+async def delete_webhook(endpoint_id: int, caller: CallerDep, app: AppDep) -> Response:
+    """Stop sending to this endpoint; deliveries still pending are dropped, the log is kept."""
+    await webhooks.delete_endpoint(app, caller=caller, endpoint_id=endpoint_id)
+    return Response(status_code=204)
+
+
+@router.post("/api/v1/webhooks/{endpoint_id}/enable", tags=["webhooks"])
+async def enable_webhook(endpoint_id: int, caller: CallerDep, app: AppDep) -> dict:
+    """Turn an endpoint that was disabled after repeated failures back on."""
+    return await webhooks.enable_endpoint(app, caller=caller, endpoint_id=endpoint_id)
+
+
+@router.get("/api/v1/webhooks/{endpoint_id}/deliveries", tags=["webhooks"])
+async def list_webhook_deliveries(endpoint_id: int, caller: CallerDep, app: AppDep,
+                                  status: str | None = Query(None, pattern="^(pending|succeeded|failed)$"),
+                                  limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict:
+    """The delivery log: each event sent to this endpoint, newest first, with every try."""
+    return {"items": await webhooks.list_deliveries(app, caller=caller, endpoint_id=endpoint_id,
+                                                    status=status, limit=limit)}
+
+
+def _mailbox_open(request: Request) -> None:
+    if request.app.state.settings.smtp_host:
+        raise NotFound("mailbox")
+
+
+@router.get("/mailbox", response_class=HTMLResponse, include_in_schema=False)
+async def mailbox_page(request: Request, app: AppDep) -> HTMLResponse:
+    """Every e-mail kept locally, newest first."""
+    _mailbox_open(request)
+    page = environment("en").get_template("mailbox.html").render(messages=await mail.mailbox(app))
+    return HTMLResponse(page)
+
+
+@router.get("/mailbox/{message_id}", response_class=HTMLResponse, include_in_schema=False)
+async def mailbox_message_page(message_id: int, request: Request, app: AppDep) -> HTMLResponse:
+    _mailbox_open(request)
+    page = environment("en").get_template("mailbox_message.html").render(
+        m=await mail.mailbox_message(app, message_id))
+    return HTMLResponse(page)

@@ -1,0 +1,289 @@
+"""Which change is told to whom, and in which words (R23, R28).
+
+The outbox events one transaction wrote for one dispute or order form one *change*
+("the seller stayed silent" → "the agreement executes" → "the dispute closed"): each party
+gets one e-mail per change, saying what caused it (the first event) and where it left
+things (the last event: its state, the deadline now running and whose move it is, or the
+outcome). All words are catalogue messages, looked up by data in the tables below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from markupsafe import Markup
+
+from ombuds.emails.catalogue import N_, environment, format_moment, supported, translations
+
+BUYER, SELLER = "buyer", "seller"
+PARTIES = (BUYER, SELLER)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEvent:
+    id: int
+    type: str
+    aggregate: str
+    aggregate_id: int
+    payload: dict[str, Any]
+    created_at: datetime
+
+    @property
+    def public_id(self) -> str:
+        """The id receivers use to drop repeats (``X-Ombuds-Event-Id``, ``webhook-id``)."""
+        return f"evt_{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    events: tuple[OutboxEvent, ...]
+
+    @property
+    def cause(self) -> OutboxEvent:
+        """The first event that is not a reminder: a reminder swallowed by the deadline
+        itself passing (a clock jump) is not worth an e-mail of its own."""
+        return next((e for e in self.events if e.type != REMINDER), self.events[0])
+
+    @property
+    def result(self) -> OutboxEvent:
+        return self.events[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    user_id: int
+    role: str
+    name: str
+    email: str
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class Mail:
+    event: OutboxEvent
+    recipient: Recipient
+    language: str
+    subject: str
+    text: str
+    html: str
+
+
+def changes(events: list[OutboxEvent]) -> list[Change]:
+    """Group events by (aggregate, id, moment written), in the order they were written."""
+    groups: dict[tuple, list[OutboxEvent]] = {}
+    for e in sorted(events, key=lambda e: e.id):
+        groups.setdefault((e.aggregate, e.aggregate_id, e.created_at), []).append(e)
+    return [Change(tuple(g)) for g in groups.values()]
+
+
+# Disputes ---------------------------------------------------------------------------
+
+REMINDER = "dispute.deadline_reminder"
+
+DISPUTE_HAPPENED = {
+    "open": N_("dispute opened"),
+    "amend": N_("the buyer changed the request"),
+    "propose": N_("a new proposal"),
+    "accept": N_("the proposal was accepted"),
+    "reject": N_("the proposal was rejected"),
+    "withdraw": N_("the buyer withdrew the dispute"),
+    "escalate": N_("escalated to the platform"),
+    "argue": N_("a new argument"),
+    "decide": N_("the arbitrator's verdict"),
+    "agree_verdict": N_("a party agreed with the verdict"),
+    "disagree_verdict": N_("a party disagreed with the verdict"),
+    "ship_return": N_("the return was shipped"),
+    "return_delivered": N_("the return was delivered"),
+    "confirm_return": N_("the seller confirmed the return"),
+    "reship": N_("the replacement was shipped"),
+    "execute": N_("the agreed solution is under way"),
+    "seller_silence": N_("the seller did not respond in time"),
+    "negotiation_over": N_("negotiation time is over"),
+    "reply_window_over": N_("the time to reply to the verdict is over"),
+    "return_not_shipped": N_("the return was not shipped in time"),
+    "return_not_confirmed": N_("the seller did not confirm the return in time"),
+    "reminder": N_("reminder: a deadline is near"),
+    "closed": N_("dispute closed"),
+}
+# Staff matters (R15): the arbitrators' own targets are not the parties' business.
+DISPUTE_TOLD_TO_NOBODY = {"review_target_passed", "review_limit_passed"}
+
+# (deadline, recipient role) → (short, for the subject; long, for the body). Role None: anyone.
+DEADLINE_TODO: dict[tuple[str, str | None], tuple[str, str]] = {
+    ("respond_by", SELLER): (
+        N_("respond by {date}"),
+        N_("Accept, reject or propose another solution by {date}. If you do not answer in time, "
+           "the dispute is decided in the buyer's favour.")),
+    ("respond_by", BUYER): (
+        N_("the seller must respond by {date}"),
+        N_("The seller must respond by {date}. If they do not, the dispute is decided in your favour.")),
+    ("negotiate_by", None): (
+        N_("agree by {date}"),
+        N_("Make or accept a proposal by {date}. Without an agreement by then, the platform's "
+           "arbitrators will decide.")),
+    ("review_target", None): (
+        N_("the arbitrators aim to decide by {date}"),
+        N_("The platform's arbitrators aim to decide by {date}. Add your arguments and evidence "
+           "before then.")),
+    ("review_limit", None): (
+        N_("the arbitrators will decide by {date}"),
+        N_("The platform's arbitrators will decide by {date}.")),
+    ("reply_by", None): (
+        N_("reply to the verdict by {date}"),
+        N_("Agree or disagree with the verdict by {date}. Without a reply by then, the verdict "
+           "becomes final.")),
+    ("ship_return_by", BUYER): (
+        N_("ship the return by {date}"),
+        N_("Ship the item back and enter its tracking number by {date}, or the dispute closes "
+           "without a refund.")),
+    ("ship_return_by", SELLER): (
+        N_("the buyer must ship the return by {date}"),
+        N_("The buyer must ship the item back by {date}.")),
+    ("confirm_return_by", SELLER): (
+        N_("confirm the return by {date}"),
+        N_("Confirm that the return arrived, and in what condition, by {date}. Without a "
+           "confirmation by then, the refund is issued automatically.")),
+    ("confirm_return_by", BUYER): (
+        N_("the seller must confirm the return by {date}"),
+        N_("The seller must confirm the return by {date}; otherwise your refund is issued "
+           "automatically.")),
+    # Orders
+    ("protection_ends", None): (
+        N_("protection runs until {date}"),
+        N_("Buyer protection runs until {date}. If something is wrong with the parcel, open a "
+           "dispute before then.")),
+    ("dispute_window_ends", None): (
+        N_("disputes possible until {date}"),
+        N_("A dispute about this order can still be opened until {date}.")),
+}
+
+OUTCOME = {
+    "refunded_full": (N_("refunded in full"),
+                      N_("The dispute is closed: the buyer is refunded in full, to the original "
+                         "payment method.")),
+    "refunded_partial": (N_("refunded in part"),
+                         N_("The dispute is closed: the buyer is refunded in part, to the original "
+                            "payment method.")),
+    "replaced": (N_("item replaced"), N_("The dispute is closed: the seller reshipped the item.")),
+    "no_refund": (N_("no refund"), N_("The dispute is closed without a refund.")),
+    "withdrawn": (N_("withdrawn"), N_("The dispute is closed: the buyer withdrew it.")),
+}
+
+STATE = {
+    "awaiting_seller": N_("waiting for the seller's answer"),
+    "negotiating": N_("in negotiation"),
+    "escalated": N_("with the platform's arbitrators"),
+    "decided": N_("decided, waiting for the parties' replies"),
+    "agreed": N_("agreed"),
+    "awaiting_return": N_("waiting for the buyer to ship the return"),
+    "return_in_transit": N_("waiting for the return to reach the seller"),
+    "closed": N_("closed"),
+}
+
+# Orders -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OrderNotice:
+    happened: str
+    to: tuple[str, ...]
+    deadline: str | None = None  # a name in DEADLINE_TODO
+    deadline_field: str | None = None  # where the event's payload carries its moment
+
+
+ORDER_NOTICES = {
+    "order.paid": OrderNotice(N_("payment received and held until you confirm receipt"), (BUYER,)),
+    "order.shipped": OrderNotice(N_("your order has shipped"), (BUYER,), "protection_ends",
+                                 "protection_ends_at"),
+    "order.delivered": OrderNotice(N_("the carrier reports the order delivered"), (BUYER,)),
+    "order.protection_extended": OrderNotice(N_("buyer protection extended"), PARTIES,
+                                             "protection_ends", "protection_ends_at"),
+    "order.completed": OrderNotice(N_("order completed"), PARTIES, "dispute_window_ends",
+                                   "dispute_window_ends_at"),
+    "order.closed": OrderNotice(N_("the time to open a dispute is over"), (BUYER,)),
+    "order.cancelled": OrderNotice(N_("order cancelled; the buyer is refunded in full"), PARTIES),
+    "payout.due": OrderNotice(N_("payment released to the seller"), (SELLER,)),
+}
+
+SUBJECT = {"dispute": N_("Dispute #{id}: {happened}"), "order": N_("Order #{id}: {happened}")}
+LINK_LABEL = {"dispute": N_("Open the dispute"), "order": N_("Open the order")}
+
+
+def audience(change: Change) -> tuple[str, ...]:
+    """The roles this change is told to."""
+    cause = change.cause
+    if cause.aggregate == "dispute":
+        if cause.type == REMINDER:  # R28: only the party the deadline decides against
+            return tuple(r for r in PARTIES if r == cause.payload.get("remind"))
+        return () if cause.payload.get("action") in DISPUTE_TOLD_TO_NOBODY else PARTIES
+    notice = ORDER_NOTICES.get(cause.type)
+    return notice.to if notice else ()
+
+
+def parties(change: Change) -> dict[str, int]:
+    """Role → user id, as the events carry them."""
+    found: dict[str, int] = {}
+    for e in change.events:
+        for role in PARTIES:
+            if e.payload.get(f"{role}_id") is not None:
+                found.setdefault(role, int(e.payload[f"{role}_id"]))
+    return found
+
+
+def compose(change: Change, to: Recipient, *, public_url: str) -> Mail:
+    """The e-mail for one person about one change, in their language."""
+    language = supported(to.language)
+    gettext = translations(language).gettext
+    cause, result = change.cause, change.result
+    kind = cause.aggregate if cause.aggregate in SUBJECT else "order"
+    todo, outcome, state, deadline_at = _what_next(change, to.role)
+    date = format_moment(deadline_at, language) if deadline_at else None
+    headline = gettext(SUBJECT[kind]).format(id=cause.aggregate_id, happened=gettext(_happened(cause)))
+    short = gettext(todo[0]).format(date=date) if todo else (gettext(outcome[0]) if outcome else None)
+    subject = f"{headline} — {short}" if short else headline
+    link = f"{public_url.rstrip('/')}/{kind}s/{cause.aggregate_id}"
+    context = {
+        "name": to.name, "language": language, "headline": headline, "link": link, "link_label": gettext(LINK_LABEL[kind]),
+        "order_id": result.payload.get("order_id"), "kind": kind,
+        "state": gettext(STATE[state]) if state in STATE else None,
+        "todo": gettext(todo[1]).format(date=date) if todo else None,
+        "todo_html": Markup.escape(gettext(todo[1])).format(date=Markup("<strong>{}</strong>").format(date))
+        if todo else None,
+        "outcome": gettext(outcome[1]) if outcome else None,
+    }
+    env = environment(language)
+    return Mail(event=cause, recipient=to, language=language, subject=subject,
+                text=env.get_template("notice.txt").render(context),
+                html=env.get_template("notice.html").render(context))
+
+
+def _happened(cause: OutboxEvent) -> str:
+    if cause.aggregate == "dispute":
+        return DISPUTE_HAPPENED.get(cause.payload.get("action") or "", DISPUTE_HAPPENED["execute"])
+    return ORDER_NOTICES[cause.type].happened
+
+
+def _what_next(change: Change, role: str):
+    """(todo texts, outcome texts, state, deadline moment) after the change, for this role."""
+    result = change.result
+    if result.aggregate == "dispute":
+        p = result.payload
+        if p.get("state") == "closed":
+            return None, OUTCOME.get(p.get("outcome") or ""), "closed", None
+        todo = _todo(p.get("deadline"), role)
+        at = datetime.fromisoformat(p["deadline_at"]) if todo and p.get("deadline_at") else None
+        return (todo if at else None), None, p.get("state"), at
+    cause = change.cause
+    notice = ORDER_NOTICES.get(cause.type)
+    if notice and notice.deadline and cause.payload.get(notice.deadline_field):
+        return (_todo(notice.deadline, role), None, None,
+                datetime.fromisoformat(cause.payload[notice.deadline_field]))
+    return None, None, None, None
+
+
+def _todo(deadline: str | None, role: str) -> tuple[str, str] | None:
+    if deadline is None:
+        return None
+    return DEADLINE_TODO.get((deadline, role)) or DEADLINE_TODO.get((deadline, None))

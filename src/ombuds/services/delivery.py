@@ -1,0 +1,68 @@
+"""What every delivery channel shares: the dispatcher's settings and claiming due rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.headerregistry import Address
+from email.utils import parseaddr
+
+from sqlalchemy import Table, or_, select, update
+
+from ombuds.adapters.clock import wall_now
+from ombuds.adapters.smtp import SmtpServer
+from ombuds.services.context import Ombuds
+from ombuds.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchConfig:
+    public_url: str = "http://127.0.0.1:8000"
+    smtp: SmtpServer | None = None  # None: e-mails go to the local mailbox
+    mail_from: str = "Ombuds <no-reply@ombuds.invalid>"
+    batch: int = 100
+    lease: timedelta = timedelta(seconds=120)
+    retry_base: timedelta = timedelta(seconds=60)
+    retry_max: timedelta = timedelta(hours=6)
+    max_attempts: int = 12
+    webhook_timeout: float = 10.0
+    webhook_concurrency: int = 10
+    disable_after_failures: int = 30
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> DispatchConfig:
+        smtp = SmtpServer(s.smtp_host, s.smtp_port, s.smtp_user, s.smtp_password, s.smtp_tls,
+                          s.smtp_timeout_seconds) if s.smtp_host else None
+        return cls(public_url=s.public_url, smtp=smtp, mail_from=s.smtp_from, batch=s.dispatch_batch,
+                   lease=timedelta(seconds=s.dispatch_lease_seconds),
+                   retry_base=timedelta(seconds=s.delivery_retry_base_seconds),
+                   retry_max=timedelta(seconds=s.delivery_retry_max_seconds),
+                   max_attempts=s.delivery_max_attempts, webhook_timeout=s.webhook_timeout_seconds,
+                   disable_after_failures=s.webhook_disable_after_failures)
+
+    @property
+    def sender(self) -> Address:
+        name, address = parseaddr(self.mail_from)
+        user, _, domain = (address or "no-reply@ombuds.invalid").partition("@")
+        return Address(name, user, domain or "ombuds.invalid")
+
+    def retry_delay(self, attempts: int) -> timedelta:
+        """Exponential backoff after the ``attempts``-th failed try: base, 2×base, 4×base…"""
+        return min(self.retry_base * (2 ** min(attempts - 1, 40)), self.retry_max)
+
+
+async def claim_due(app: Ombuds, table: Table, *, now: datetime, limit: int, lease: timedelta) -> list:
+    """Claim due pending rows of ``table`` for ``lease`` of real time; returns the rows."""
+    wall = wall_now()
+    async with app.uow() as uow:
+        q = (select(table).where(table.c.status == "pending", table.c.next_attempt_at <= now,
+                                 or_(table.c.claimed_until.is_(None), table.c.claimed_until < wall))
+             .order_by(table.c.next_attempt_at, table.c.id).limit(limit))
+        if uow.is_postgres:
+            q = q.with_for_update(skip_locked=True)
+        rows = (await uow.conn.execute(q)).all()
+        if rows:
+            await uow.conn.execute(update(table).where(table.c.id.in_([r.id for r in rows]))
+                                   .values(claimed_until=wall + lease))
+            await uow.commit()
+    return rows

@@ -1,0 +1,129 @@
+"""E-mail to the parties (R23, R28): queued from the outbox, sent over SMTP with retries, or
+kept in the local mailbox when no SMTP server is configured (the embedded default)."""
+
+from __future__ import annotations
+
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+import structlog
+from sqlalchemy import desc, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ombuds.adapters.smtp import SmtpMailer
+from ombuds.domain.errors import NotFound
+from ombuds.emails.notices import Change, OutboxEvent, Recipient, audience, changes, compose, parties
+from ombuds.services.context import Ombuds
+from ombuds.services.delivery import DispatchConfig, claim_due
+from ombuds.store.tables import orders, users
+from ombuds.store.tables_notify import mail_messages as mm
+
+log = structlog.get_logger("ombuds.mail")
+
+LOCAL, PENDING, SENT, FAILED = "local", "pending", "sent", "failed"
+
+
+async def queue(conn: AsyncConnection, events: list[OutboxEvent], *, now, config: DispatchConfig) -> int:
+    """Within the fan-out transaction: one message per party concerned per change."""
+    grouped = changes(events)
+    roles = await _parties(conn, grouped)
+    people = await _people(conn, {i for r in roles for i in r.values()})
+    status = PENDING if config.smtp is not None else LOCAL
+    sender = config.sender
+    rows = []
+    for change, ids in zip(grouped, roles):
+        for role in audience(change):
+            person = people.get(ids.get(role))
+            if person is None:
+                continue
+            m = compose(change, Recipient(person.id, role, person.name, person.email, person.language),
+                        public_url=config.public_url)
+            rows.append({
+                "event_id": m.event.id, "event_type": m.event.type, "aggregate": m.event.aggregate,
+                "aggregate_id": m.event.aggregate_id, "user_id": person.id, "to_address": person.email,
+                "to_name": person.name, "language": m.language, "subject": m.subject,
+                "text_body": m.text, "html_body": m.html,
+                "message_id": f"<{m.event.public_id}.u{person.id}@{sender.domain}>", "status": status,
+                "attempts": 0, "next_attempt_at": now if status == PENDING else None,
+                "created_at": now})
+    if rows:
+        await conn.execute(insert(mm), rows)
+    return len(rows)
+
+
+async def _parties(conn: AsyncConnection, grouped: list[Change]) -> list[dict[str, int]]:
+    """Role → user id for each change. Order events do not carry the parties; the order does."""
+    order_ids = {c.cause.aggregate_id for c in grouped if c.cause.aggregate == "order"}
+    of_order = {}
+    if order_ids:
+        of_order = {o.id: {"buyer": o.buyer_id, "seller": o.seller_id} for o in (await conn.execute(
+            select(orders.c.id, orders.c.buyer_id, orders.c.seller_id).where(orders.c.id.in_(order_ids)))).all()}
+    return [{**(of_order.get(c.cause.aggregate_id, {}) if c.cause.aggregate == "order" else {}), **parties(c)}
+            for c in grouped]
+
+
+async def _people(conn: AsyncConnection, ids: set[int]) -> dict:
+    if not ids:
+        return {}
+    rows = (await conn.execute(select(users.c.id, users.c.name, users.c.email, users.c.language)
+                               .where(users.c.id.in_(ids)))).all()
+    return {r.id: r for r in rows}
+
+
+def as_email(row, config: DispatchConfig) -> EmailMessage:
+    """The MIME message for a queued row: plain text and HTML, with the event's id."""
+    msg = EmailMessage()
+    msg["From"] = config.sender
+    msg["To"] = Address(row.to_name, addr_spec=row.to_address)
+    msg["Subject"] = row.subject
+    msg["Date"] = format_datetime(row.created_at)
+    msg["Message-ID"] = row.message_id
+    msg["Content-Language"] = row.language
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Ombuds-Event-Id"] = f"evt_{row.event_id}"
+    msg["X-Ombuds-Event-Type"] = row.event_type
+    msg.set_content(row.text_body)
+    msg.add_alternative(row.html_body, subtype="html")
+    return msg
+
+
+async def send_due(app: Ombuds, config: DispatchConfig) -> int:
+    """Send one batch of due e-mails over SMTP; failures are retried with backoff."""
+    now = await app.now()
+    rows = await claim_due(app, mm, now=now, limit=config.batch, lease=config.lease)
+    if not rows:
+        return 0
+    errors = await SmtpMailer(config.smtp).send([as_email(r, config) for r in rows])
+    async with app.uow() as uow:
+        for row, error in zip(rows, errors):
+            attempts = row.attempts + 1
+            if error is None:
+                values = {"status": SENT, "sent_at": now, "next_attempt_at": None}
+            elif attempts >= config.max_attempts:
+                values = {"status": FAILED, "next_attempt_at": None, "last_error": error}
+                log.warning("mail_gave_up", message=row.id, to=row.to_address, error=error)
+            else:
+                values = {"next_attempt_at": now + config.retry_delay(attempts), "last_error": error}
+            await uow.conn.execute(update(mm).where(mm.c.id == row.id, mm.c.status == PENDING)
+                                   .values(attempts=attempts, claimed_until=None, **values))
+        await uow.commit()
+    return len(rows)
+
+
+# The local mailbox (no SMTP server configured) ----------------------------------------
+
+async def mailbox(app: Ombuds, *, limit: int = 200) -> list:
+    async with app.engine.connect() as conn:
+        return (await conn.execute(
+            select(mm.c.id, mm.c.to_name, mm.c.to_address, mm.c.language, mm.c.subject,
+                   mm.c.event_type, mm.c.created_at)
+            .where(mm.c.status == LOCAL).order_by(desc(mm.c.id)).limit(limit))).all()
+
+
+async def mailbox_message(app: Ombuds, message_id: int):
+    async with app.engine.connect() as conn:
+        row = (await conn.execute(select(mm).where(mm.c.id == message_id, mm.c.status == LOCAL))).first()
+    if row is None:
+        raise NotFound("message")
+    return row
