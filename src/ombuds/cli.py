@@ -142,8 +142,8 @@ def policy_check(file: Path) -> None:
         for p in exc.problems:
             console.print(f"  • [bold]{p.where}[/bold]: {p.problem}")
         raise typer.Exit(1) from None
-    changed = {k: v for k, v in policy.model_dump().items()
-               if v != type(policy).model_fields[k].get_default(call_default_factory=True)}
+    defaults = type(policy)().model_dump()
+    changed = [k for k, v in policy.model_dump().items() if v != defaults[k]]
     console.print(f"[green]{file} is a valid policy.[/green] "
                   f"{len(changed)} setting(s) differ from the defaults: {', '.join(changed) or 'none'}.")
 

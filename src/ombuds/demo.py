@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from ombuds.adapters.clock import wall_now
 from ombuds.api.app import build_ombuds
 from ombuds.domain import commands as c
@@ -18,6 +20,7 @@ from ombuds.services.context import PLATFORM, Caller
 from ombuds.services.orders import NewLine
 from ombuds.services.users import create_user
 from ombuds.settings import Settings
+from ombuds.store.tables import users
 
 PEOPLE = [
     ("Anna Petrova", "anna@example.ru", "buyer", "RU", "ru"),
@@ -32,6 +35,11 @@ async def seed(settings: Settings) -> list[dict]:
     start = (wall_now() - timedelta(days=80)).replace(hour=9, minute=0, second=0, microsecond=0)
     app = build_ombuds(settings.model_copy(update={"clock_start": start}))
     try:
+        async with app.engine.connect() as conn:
+            existing = (await conn.execute(select(users))).all()
+        if existing:  # seeded before: keep it as it is
+            return [{"id": u.id, "name": u.name, "role": u.role, "email": u.email,
+                     "token": f"demo-{u.email.split('@')[0]}"} for u in existing]
         await app.clock.set(start)
         people = []
         for name, email, role, country, language in PEOPLE:

@@ -12,6 +12,7 @@ from typing import Protocol
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ombuds.store.db import write_transaction
 from ombuds.store.tables import clock
 
 
@@ -52,5 +53,5 @@ class ManualClock:
 
     async def set(self, value: datetime) -> None:
         await self.now()  # makes sure the row exists
-        async with self._engine.begin() as conn:
+        async with write_transaction(self._engine) as conn:
             await conn.execute(update(clock).where(clock.c.id == 1).values(now=value))

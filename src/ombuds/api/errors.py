@@ -26,7 +26,11 @@ def install(app: FastAPI) -> None:
         loc = [str(p) for p in first["loc"] if p not in ("body", "query", "path", "header")]
         field = ".".join(loc) or None
         message = first["msg"]
-        if first["type"] == "missing":
+        if first["type"] == "json_invalid":
+            field, message = None, "The request body is not valid JSON."
+        elif first["type"] == "missing" and field is None:
+            message = "This request needs a JSON body."
+        elif first["type"] == "missing":
             message = f"'{field}' is required."
         elif field:
             message = f"'{field}': {message}"

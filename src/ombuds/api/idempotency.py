@@ -8,13 +8,17 @@ with a server error so that the client can retry.
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ombuds.adapters.clock import wall_now
+from ombuds.store.db import write_transaction
 from ombuds.store.tables import idempotency_keys as keys
 
 JSON = [(b"content-type", b"application/json")]
+ABANDONED_AFTER = timedelta(minutes=2)
 
 
 class IdempotencyMiddleware:
@@ -33,16 +37,8 @@ class IdempotencyMiddleware:
                                    headers.get(b"on-behalf-of", b"")).hexdigest()[:64]
         fingerprint = hashlib.sha256(scope["method"].encode() + scope["path"].encode() + b"\n" + body).hexdigest()
         ombuds = scope["app"].state.ombuds
-        now = await ombuds.now()
         key = key.decode()[:200]
-        async with ombuds.engine.begin() as conn:
-            try:
-                await conn.execute(insert(keys).values(principal=principal, key=key,
-                                                       request_hash=fingerprint, created_at=now))
-                fresh = True
-            except IntegrityError:
-                fresh = False
-        if not fresh:
+        if not await _reserve(ombuds, principal, key, fingerprint):
             return await _replay(ombuds, principal, key, fingerprint, send)
 
         captured = {"status": 500, "body": b""}
@@ -60,13 +56,29 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, replay_body, capture)
         finally:
-            async with ombuds.engine.begin() as conn:
+            async with write_transaction(ombuds.engine) as conn:
                 where = (keys.c.principal == principal) & (keys.c.key == key)
                 if captured["status"] >= 500:
                     await conn.execute(delete(keys).where(where))
                 else:
                     await conn.execute(update(keys).where(where).values(
                         status_code=captured["status"], response_body=captured["body"].decode()))
+
+
+async def _reserve(ombuds, principal: str, key: str, fingerprint: str) -> bool:
+    """Reserve the key; a reservation abandoned by a crashed request is taken over."""
+    now = wall_now()  # operational time, not the (possibly manual) business clock
+    where = (keys.c.principal == principal) & (keys.c.key == key)
+    async with write_transaction(ombuds.engine) as conn:
+        await conn.execute(delete(keys).where(where, keys.c.status_code.is_(None),
+                                              keys.c.created_at < now - ABANDONED_AFTER))
+        try:
+            async with conn.begin_nested():
+                await conn.execute(insert(keys).values(principal=principal, key=key,
+                                                       request_hash=fingerprint, created_at=now))
+            return True
+        except IntegrityError:
+            return False
 
 
 async def _read_body(receive) -> bytes:

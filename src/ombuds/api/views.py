@@ -57,6 +57,7 @@ def dispute_view(d: Dispute, caller: Caller, policy: Policy, now: datetime,
                  timeline: list[dict] | None = None) -> dict:
     from ombuds.services.disputes import actor_for
     actor = actor_for(d, caller)
+    d = engine.as_of(d, now=now, policy=policy)
     v = d.verdict
     view = {
         "id": d.id, "order_id": d.order_id, "line_id": d.line_id, "buyer_id": d.buyer_id,

@@ -142,6 +142,7 @@ class Dispute:
     return_shipped_at: datetime | None = None
     return_delivered_at: datetime | None = None
     return_condition: ReturnCondition | None = None
+    reship_carrier: str | None = None
     reship_tracking: str | None = None
     outcome: Outcome | None = None
     refunded_amount: int = 0

@@ -143,7 +143,7 @@ def dispute_condition(d: Dispute, actor: Actor, cmd, now: datetime, p: Policy) -
 
 
 def reship(d: Dispute, actor: Actor, cmd, now: datetime, p: Policy) -> None:
-    d.reship_tracking = cmd.tracking_number
+    d.reship_carrier, d.reship_tracking = cmd.carrier, cmd.tracking_number
     d.outcome = Outcome.replaced
     _close(d, now)
 

@@ -6,6 +6,7 @@ and recomputes the single running deadline from the table's timers.
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
 
 from ombuds.domain import commands as c
@@ -134,7 +135,7 @@ def act(d: Dispute, action: Action, actor: Actor, actor_id: int | None, cmd: c.C
     cmd = _validate(d, action, actor, cmd)
     row = next((t for t in rows if t.when is None or t.when(d, actor, cmd, policy)), None)
     if row is None:
-        raise DomainError("action_not_allowed", _no_row_hint(d, action), None)
+        raise Conflict("action_not_allowed", _no_row_hint(d, action), None, state=d.state.value)
     _apply(d, row, actor, actor_id, cmd, now, policy)
     if d.state is DisputeState.agreed:
         act(d, Action.execute, Actor.system, None, None, now=now, policy=policy)
@@ -189,6 +190,16 @@ def fire_due(d: Dispute, *, now: datetime, policy: Policy) -> list[str]:
         fired.append(timer.deadline)
         act(d, timer.action, Actor.system, None, None, now=d.deadline_at, policy=policy)
     return fired
+
+
+def as_of(d: Dispute, *, now: datetime, policy: Policy) -> Dispute:
+    """The dispute as it stands at ``now``: deadlines that passed but were not swept yet are
+    applied to a copy, so what a reader sees (state, allowed actions) is never stale."""
+    if d.deadline_at is None or d.deadline_at > now:
+        return d
+    projected = copy.deepcopy(d)
+    fire_due(projected, now=now, policy=policy)
+    return projected
 
 
 def passed_deadline_error(d: Dispute, fired: list[str], passed_at: datetime) -> DeadlinePassed:

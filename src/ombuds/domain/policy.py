@@ -91,11 +91,9 @@ class Policy(BaseModel):
 
     @model_validator(mode="after")
     def _coherent(self) -> Policy:
-        if self.arbitration_limit_days < self.arbitration_review_target_days:
-            raise ValueError("arbitration_limit_days must be at least arbitration_review_target_days")
-        if self.return_confirm_after_shipping_days < self.return_confirm_after_delivery_days:
-            raise ValueError(
-                "return_confirm_after_shipping_days must be at least return_confirm_after_delivery_days")
+        problems = incoherences(self.model_dump())
+        if problems:
+            raise ValueError("; ".join(problem for _, problem in problems))
         return self
 
     # Durations as timedeltas, so the rules never multiply days by hand.
@@ -105,6 +103,23 @@ class Policy(BaseModel):
     @property
     def reminder_lead(self) -> timedelta:
         return timedelta(hours=self.reminder_lead_hours)
+
+
+# (later, earlier): the first may not be shorter than the second.
+ORDERED_PAIRS = (
+    ("arbitration_limit_days", "arbitration_review_target_days"),
+    ("return_confirm_after_shipping_days", "return_confirm_after_delivery_days"),
+)
+
+
+def incoherences(values: dict) -> list[tuple[str, str]]:
+    """Settings that are each valid but contradict each other."""
+    found = []
+    for later, earlier in ORDERED_PAIRS:
+        a, b = values.get(later), values.get(earlier)
+        if isinstance(a, int) and isinstance(b, int) and a < b:
+            found.append((later, f"{later} ({a}) must be at least {earlier} ({b})"))
+    return found
 
 
 DEFAULT_POLICY = Policy()
@@ -120,11 +135,14 @@ def policy_from_mapping(data: dict) -> Policy:
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:
-        raise InvalidPolicy([
-            PolicyProblem(where=".".join(str(p) for p in err["loc"]) or "(policy)",
-                          problem=_explain(err))
-            for err in exc.errors()
-        ]) from None
+        problems = [PolicyProblem(where=".".join(str(p) for p in err["loc"]) or "(policy)",
+                                  problem=_explain(err))
+                    for err in exc.errors() if err["type"] != "value_error" or err["loc"]]
+        # Field errors stop pydantic before the cross-field checks; run those too, so every
+        # problem of the file is explained at once.
+        merged = {**DEFAULT_POLICY.model_dump(), **data}
+        problems += [PolicyProblem(where=where, problem=problem) for where, problem in incoherences(merged)]
+        raise InvalidPolicy(problems) from None
 
 
 def _explain(err: dict) -> str:

@@ -15,6 +15,7 @@ from ombuds.domain.orders import Order, OrderLine
 from ombuds.domain.policy import Policy
 from ombuds.services.context import Caller, Ombuds
 from ombuds.services import money
+from ombuds.services.orders import catch_up
 from ombuds.services.orders import visible as order_visible
 from ombuds.store.repository import MovedOn, Repository
 
@@ -40,6 +41,7 @@ async def _open_dispute(app: Ombuds, caller: Caller, cmd: c.OpenDispute) -> Disp
         if found is None or not order_visible(found[0], caller):
             raise NotFound("order")
         order, disputed = found
+        await catch_up(uow.repo, order, now, app.policy)  # a lagging sweeper changes nothing
         if not (caller.user_id == order.buyer_id or caller.is_platform):
             raise Forbidden("not_your_action", "Only the order's buyer can open a dispute.")
         line = order.line(cmd.line_id)
@@ -80,9 +82,9 @@ async def act(app: Ombuds, *, caller: Caller, dispute_id: int, action: Action,
     async with app.uow() as uow:
         d = await load_visible(uow.repo, dispute_id, caller)
         actor = actor_for(d, caller)
-        passed_at = d.deadline_at
+        passed_at, state = d.deadline_at, d.state
         fired = engine.fire_due(d, now=now, policy=app.policy)
-        if fired:
+        if d.state is not state:  # a deadline moved the dispute on: the person's action is late
             await _save(uow.repo, d, now, app.policy)
             await uow.commit()
             raise engine.passed_deadline_error(d, fired, passed_at)
@@ -111,7 +113,7 @@ async def _ship_replacement(repo: Repository, order: Order, d: Dispute, now, pol
                         currency=order.currency, payment_method=order.payment_method, created_at=now,
                         lines=[OrderLine(None, 1, line.title, line.unit_price, d.quantity)],
                         external_ref=order.external_ref, replacement_for_line_id=line.id)
-    replacement.ship(carrier=d.return_carrier or "", tracking_number=d.reship_tracking, now=now,
+    replacement.ship(carrier=d.reship_carrier, tracking_number=d.reship_tracking, now=now,
                      policy=policy)
     await repo.add_order(replacement)
 

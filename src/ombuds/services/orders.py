@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from ombuds.domain.errors import DomainError, Forbidden, NotFound
 from ombuds.domain.money import check_currency
-from ombuds.domain.orders import Order, OrderLine
+from ombuds.domain.orders import Order, OrderLine, OrderState
 from ombuds.services import money
 from ombuds.services.context import Caller, Ombuds
 from ombuds.store.repository import Repository
@@ -80,12 +80,29 @@ async def _change(app: Ombuds, order_id: int, caller: Caller, party: str, doing:
     now = await app.now()
     async with app.uow() as uow:
         order = await load_visible(uow.repo, order_id, caller)
+        await catch_up(uow.repo, order, now, app.policy)
         _require(caller, order, party, doing)
         change(order, now)
         await uow.repo.save_order(order, now)
         await money.pay_out(uow.repo, order, now, app.policy)
         await uow.commit()
     return order
+
+
+async def catch_up(repo: Repository, order: Order, now, policy) -> int:
+    """Apply the order's timers that fell due by ``now`` (protection end, window end), each at
+    its own time, with their payouts — what the sweeper does, for one order."""
+    fired = 0
+    while order.deadline[1] is not None and order.deadline[1] <= now:
+        at = order.deadline[1]
+        if order.state is OrderState.shipped:
+            order.end_protection(now=at, policy=policy)
+        else:
+            order.close(now=at)
+        fired += 1
+        await repo.save_order(order, at)
+        await money.pay_out(repo, order, at, policy)
+    return fired
 
 
 async def ship(app: Ombuds, *, caller: Caller, order_id: int, carrier: str, tracking_number: str) -> Order:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from ombuds.domain import engine
-from ombuds.domain.orders import OrderState
 from ombuds.services.context import Ombuds
 from ombuds.services import money
+from ombuds.services.orders import catch_up
 
 BATCH = 200
 
@@ -35,24 +35,18 @@ async def sweep_batch(app: Ombuds, *, until: datetime, batch: int = BATCH) -> in
     async with app.uow() as uow:
         due = await uow.repo.due_disputes(until, batch)
         for d in due:
-            fired += len(engine.fire_due(d, now=until, policy=app.policy))
+            engine.fire_due(d, now=until, policy=app.policy)
+        fired += len(due)  # every claimed row moved on (a deadline or a reminder)
         closed = [d for d in due if any(e.type == "dispute.closed" for e in d.new_events)]
         await uow.repo.save_locked_disputes(due, until)
         for order in await uow.repo.lock_orders({d.order_id for d in closed}):
-            for d in closed:
-                if d.order_id == order.id:
-                    await money.refund_dispute(uow.repo, order, d, d.closed_at, app.policy)
-            await money.pay_out(uow.repo, order, until, app.policy)  # R1: the line is released
+            mine = [d for d in closed if d.order_id == order.id]
+            for d in mine:
+                await money.refund_dispute(uow.repo, order, d, d.closed_at, app.policy)
+            # R1: the line is released when its dispute closes
+            await money.pay_out(uow.repo, order, max(d.closed_at for d in mine), app.policy)
         for order in await uow.repo.due_orders(until, batch):
-            while order.deadline[1] is not None and order.deadline[1] <= until:
-                at = order.deadline[1]
-                if order.state is OrderState.shipped:
-                    order.end_protection(now=at, policy=app.policy)
-                else:
-                    order.close(now=at)
-                fired += 1
-                await uow.repo.save_order(order, at)
-                await money.pay_out(uow.repo, order, at, app.policy)
+            fired += await catch_up(uow.repo, order, until, app.policy)
         fired += await money.submit_due_refunds(uow.repo, app.payments, until, batch)
         fired += await money.settle_due_refunds(uow.repo, until, batch)
         await uow.commit()

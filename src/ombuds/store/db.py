@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 
 def async_url(url: str) -> str:
@@ -42,6 +45,15 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
                                pool_pre_ping=False)
 
 
+@asynccontextmanager
+async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """Like ``engine.begin()``, marked as writing (SQLite takes its write lock at once)."""
+    async with engine.connect() as conn:
+        await conn.execution_options(writes=True)
+        async with conn.begin():
+            yield conn
+
+
 def _sqlite_write_ahead(engine: AsyncEngine) -> None:
     """WAL for concurrent readers; BEGIN IMMEDIATE so two writers never deadlock on upgrade."""
 
@@ -57,4 +69,6 @@ def _sqlite_write_ahead(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A unit of work writes: take the write lock up front so two writers never deadlock
+        # on upgrade. Plain reads start a deferred transaction and never wait for a writer.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("writes") else "BEGIN")

@@ -20,7 +20,7 @@ DISPUTE_FIELDS = ("order_id", "line_id", "buyer_id", "seller_id", "currency", "u
                   "deadline_at", "reminder_at", "reminded_deadline_at", "first_seller_response_at", "proposal_rejected", "agreed_amount",
                   "escalated_at", "review_target_passed", "review_limit_passed", "appeals_used",
                   "return_carrier", "return_tracking", "return_shipped_at", "return_delivered_at",
-                  "reship_tracking", "refunded_amount", "closed_at")
+                  "reship_carrier", "reship_tracking", "refunded_amount", "closed_at")
 
 
 def _enum(cls, value):

@@ -114,12 +114,14 @@ disputes = Table(
     Column("return_shipped_at", UtcDateTime),
     Column("return_delivered_at", UtcDateTime),
     Column("return_condition", String(20)),
+    Column("reship_carrier", String(100)),
     Column("reship_tracking", String(100)),
     Column("outcome", String(20)),
     Column("refunded_amount", Id, nullable=False),
     Column("closed_at", UtcDateTime),
     Index("ix_disputes_due_at", "due_at"),
     Index("ix_disputes_state_deadline_at", "state", "deadline_at"),
+    Index("ix_disputes_state_escalated_at", "state", "escalated_at"),
 )
 
 timeline = Table(

@@ -18,6 +18,7 @@ class UnitOfWork:
 
     async def __aenter__(self) -> UnitOfWork:
         self.conn = await self._engine.connect()
+        await self.conn.execution_options(writes=True)
         await self.conn.begin()
         self.repo = Repository(self.conn, for_update=self.is_postgres)
         return self

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 03:22:30.313389
+Create Date: 2026-11-26 03:26:27.667655
 """
 from alembic import op
 import sqlalchemy as sa
@@ -150,6 +150,7 @@ def upgrade() -> None:
     sa.Column('return_shipped_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('return_delivered_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('return_condition', sa.String(length=20), nullable=True),
+    sa.Column('reship_carrier', sa.String(length=100), nullable=True),
     sa.Column('reship_tracking', sa.String(length=100), nullable=True),
     sa.Column('outcome', sa.String(length=20), nullable=True),
     sa.Column('refunded_amount', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -167,6 +168,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_disputes_order_id'), ['order_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_disputes_seller_id'), ['seller_id'], unique=False)
         batch_op.create_index('ix_disputes_state_deadline_at', ['state', 'deadline_at'], unique=False)
+        batch_op.create_index('ix_disputes_state_escalated_at', ['state', 'escalated_at'], unique=False)
 
     op.create_table('payouts',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -309,6 +311,7 @@ def downgrade() -> None:
 
     op.drop_table('payouts')
     with op.batch_alter_table('disputes', schema=None) as batch_op:
+        batch_op.drop_index('ix_disputes_state_escalated_at')
         batch_op.drop_index('ix_disputes_state_deadline_at')
         batch_op.drop_index(batch_op.f('ix_disputes_seller_id'))
         batch_op.drop_index(batch_op.f('ix_disputes_order_id'))
