@@ -15,9 +15,9 @@ from ombuds.domain.orders import Order, OrderLine
 from ombuds.domain.policy import Policy
 from ombuds.services.context import Caller, Ombuds
 from ombuds.services import money
-from ombuds.services.orders import catch_up
+from ombuds.services.orders import catch_up, keeping_timers, retry_if_order_moved
 from ombuds.services.orders import visible as order_visible
-from ombuds.store.repository import MovedOn, Repository
+from ombuds.store.repository import Repository
 
 
 async def open_dispute(app: Ombuds, *, caller: Caller, cmd: c.OpenDispute) -> Dispute:
@@ -26,12 +26,7 @@ async def open_dispute(app: Ombuds, *, caller: Caller, cmd: c.OpenDispute) -> Di
     If the order changed under us (its protection ended at this very moment), the claim is
     checked again once against the order as it now is.
     """
-    try:
-        return await _open_dispute(app, caller, cmd)
-    except MovedOn as exc:
-        if exc.code != "order_moved_on":
-            raise
-        return await _open_dispute(app, caller, cmd)
+    return await retry_if_order_moved(lambda: _open_dispute(app, caller, cmd))
 
 
 async def _open_dispute(app: Ombuds, caller: Caller, cmd: c.OpenDispute) -> Dispute:
@@ -41,12 +36,13 @@ async def _open_dispute(app: Ombuds, caller: Caller, cmd: c.OpenDispute) -> Disp
         if found is None or not order_visible(found[0], caller):
             raise NotFound("order")
         order, disputed = found
-        await catch_up(uow.repo, order, now, app.policy)  # a lagging sweeper changes nothing
-        if not (caller.user_id == order.buyer_id or caller.is_platform):
-            raise Forbidden("not_your_action", "Only the order's buyer can open a dispute.")
-        line = order.line(cmd.line_id)
-        dispute = engine.open_dispute(order, line, cmd, now=now, policy=app.policy,
-                                      line_has_dispute=line.id in disputed)
+        # A lagging sweeper changes nothing: the order's due timers apply first, and stay.
+        async with keeping_timers(uow, await catch_up(uow.repo, order, now, app.policy)):
+            if not (caller.user_id == order.buyer_id or caller.is_platform):
+                raise Forbidden("not_your_action", "Only the order's buyer can open a dispute.")
+            line = order.line(cmd.line_id)
+            dispute = engine.open_dispute(order, line, cmd, now=now, policy=app.policy,
+                                          line_has_dispute=line.id in disputed)
         await uow.repo.save_order(order, now)  # bumps the version: races with completion lose
         await uow.repo.add_dispute(dispute)
         await uow.commit()

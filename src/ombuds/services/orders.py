@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -11,7 +12,7 @@ from ombuds.domain.money import check_currency
 from ombuds.domain.orders import Order, OrderLine, OrderState
 from ombuds.services import money
 from ombuds.services.context import Caller, Ombuds
-from ombuds.store.repository import Repository
+from ombuds.store.repository import MovedOn, Repository
 from ombuds.store.tables import users
 
 
@@ -77,16 +78,42 @@ def _require(caller: Caller, order: Order, party: str, doing: str) -> None:
 
 
 async def _change(app: Ombuds, order_id: int, caller: Caller, party: str, doing: str, change) -> Order:
+    return await retry_if_order_moved(lambda: _change_once(app, order_id, caller, party, doing, change))
+
+
+async def _change_once(app: Ombuds, order_id: int, caller: Caller, party: str, doing: str, change) -> Order:
     now = await app.now()
     async with app.uow() as uow:
         order = await load_visible(uow.repo, order_id, caller)
-        await catch_up(uow.repo, order, now, app.policy)
-        _require(caller, order, party, doing)
-        change(order, now)
+        async with keeping_timers(uow, await catch_up(uow.repo, order, now, app.policy)):
+            _require(caller, order, party, doing)
+            change(order, now)
         await uow.repo.save_order(order, now)
         await money.pay_out(uow.repo, order, now, app.policy)
         await uow.commit()
     return order
+
+
+async def retry_if_order_moved(attempt):
+    """Run a use case; if the order changed under it (a timer, another tab), run it once more
+    against the order as it now is — the person did nothing wrong."""
+    try:
+        return await attempt()
+    except MovedOn as exc:
+        if exc.code != "order_moved_on":
+            raise
+        return await attempt()
+
+
+@asynccontextmanager
+async def keeping_timers(uow, fired: int):
+    """If the person's action is refused after due timers were applied, keep the timers."""
+    try:
+        yield
+    except DomainError:
+        if fired:
+            await uow.commit()
+        raise
 
 
 async def catch_up(repo: Repository, order: Order, now, policy) -> int:

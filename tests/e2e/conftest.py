@@ -1,0 +1,72 @@
+"""A real ``ombuds serve`` process on a free port, on SQLite and on PostgreSQL.
+
+The database is the per-test copy of the migrated template (``sqlite_url`` /
+``postgres_url``); ``ombuds migrate`` runs first anyway, as an operator would. The clock is
+manual and starts on the Monday the other tests use, so the story reads in real dates.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import MARKETPLACE_KEY, T0
+
+OMBUDS_CLI = Path(sys.executable).with_name("ombuds")
+START_TIMEOUT = 60  # seconds to wait for /healthz before giving up
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _log(path: Path) -> str:
+    return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def server_url(request, tmp_path) -> str:
+    """The base URL of a running server; the process is stopped when the test ends."""
+    database_url = request.getfixturevalue(f"{request.param}_url")
+    env = {**os.environ, "OMBUDS_DATABASE_URL": database_url, "OMBUDS_CLOCK": "manual",
+           "OMBUDS_CLOCK_START": T0.isoformat().replace("+00:00", "Z"),
+           "OMBUDS_MARKETPLACE_KEY": MARKETPLACE_KEY, "OMBUDS_WORKER_IN_PROCESS": "false"}
+    # cwd is a scratch directory so that no developer's .env leaks into the server.
+    subprocess.run([str(OMBUDS_CLI), "migrate"], env=env, cwd=tmp_path, check=True, timeout=120,
+                   capture_output=True)
+    port = free_port()
+    log = tmp_path / "server.log"
+    with open(log, "wb") as out:
+        server = subprocess.Popen([str(OMBUDS_CLI), "serve", "--port", str(port)], env=env, cwd=tmp_path,
+                                  stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        give_up = time.monotonic() + START_TIMEOUT
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"ombuds serve exited with {server.returncode}:\n{_log(log)}")
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2, trust_env=False).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > give_up:
+                pytest.fail(f"ombuds serve did not answer /healthz in {START_TIMEOUT}s:\n{_log(log)}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=15)
