@@ -43,6 +43,37 @@ class Person:
     def order(self, order_id: int) -> dict:
         return self.get(f"/orders/{order_id}")
 
+    # Helpers added for the rule tests ---------------------------------------------------
+
+    def propose(self, dispute_id: int, resolution: str = "refund_only", amount: int | None = None,
+                message: str = "This is what I can offer.", expect: int | None = 200):
+        body = {"resolution": resolution, "message": message}
+        if amount is not None:
+            body["amount"] = amount
+        return self.post(f"/disputes/{dispute_id}/proposals", body, expect=expect)
+
+    def accept(self, dispute_id: int, expect: int | None = 200):
+        return self.post(f"/disputes/{dispute_id}/accept", expect=expect)
+
+    def reject(self, dispute_id: int, message: str = "The parcel was complete when it left.",
+               expect: int | None = 200):
+        return self.post(f"/disputes/{dispute_id}/reject", {"message": message}, expect=expect)
+
+    def withdraw(self, dispute_id: int, expect: int | None = 200):
+        return self.post(f"/disputes/{dispute_id}/withdraw", expect=expect)
+
+    def confirm_receipt(self, order_id: int, expect: int | None = 200):
+        return self.post(f"/orders/{order_id}/confirm-receipt", expect=expect)
+
+    def extend_protection(self, order_id: int, days: int, expect: int | None = 200):
+        return self.post(f"/orders/{order_id}/extend-protection", {"days": days}, expect=expect)
+
+    def refunds(self, **params) -> list[dict]:
+        return self.get("/refunds", params=params)["items"]
+
+    def payouts(self, **params) -> list[dict]:
+        return self.get("/payouts", params=params)["items"]
+
 
 class Marketplace:
     def __init__(self, client, key: str):
@@ -92,3 +123,81 @@ class Marketplace:
 
     def now(self) -> str:
         return self.platform.get("/clock")["now"]
+
+    # Helpers added for the rule tests ---------------------------------------------------
+
+    def paid_out(self, order: dict) -> dict[int, int]:
+        """Line id → total paid out to the seller so far (R1); lines not paid are absent."""
+        paid: dict[int, int] = {}
+        for p in self.platform.payouts(order_id=order["id"]):
+            paid[p["line_id"]] = paid.get(p["line_id"], 0) + p["amount"]
+        return paid
+
+    def refunded(self, order: dict) -> dict[int, int]:
+        """Line id → total refunded to the buyer so far."""
+        refunded: dict[int, int] = {}
+        for r in self.platform.refunds(order_id=order["id"]):
+            refunded[r["line_id"]] = refunded.get(r["line_id"], 0) + r["amount"]
+        return refunded
+
+    # Added for the arbitration, return and API-contract tests -----------------------------
+
+    def policy(self) -> dict:
+        """The policy in force, so tests read their day counts instead of copying them."""
+        return self.platform.get("/policy")
+
+    def negotiating_dispute(self, buyer: Person, seller: Person, order: dict | None = None,
+                            **open_kw) -> dict:
+        """Opened, then rejected by the seller: negotiation runs (R13), its window starts (R14)."""
+        order = order or self.order(buyer, seller)
+        d = self.open_dispute(buyer, order, **open_kw)
+        return seller.post(f"/disputes/{d['id']}/reject", {"message": "Everything was in the parcel."})
+
+    def escalated_dispute(self, buyer: Person, seller: Person, order: dict | None = None,
+                          **open_kw) -> dict:
+        """Rejected by the seller and left unresolved until the platform escalated it (R14).
+
+        Moves the clock by the negotiation window, so other disputes move on too.
+        """
+        d = self.negotiating_dispute(buyer, seller, order, **open_kw)
+        self.advance(f"{self.policy()['negotiation_days']}d")
+        return buyer.dispute(d["id"])
+
+    def decided_dispute(self, buyer: Person, seller: Person, arbitrator: Person, *,
+                        refund_amount: int | None = None, return_required: bool = False,
+                        order: dict | None = None, **open_kw) -> dict:
+        """Escalated, then decided by the arbitrator (R15); ``None`` refunds the full amount."""
+        d = self.escalated_dispute(buyer, seller, order, **open_kw)
+        amount = d["max_amount"] if refund_amount is None else refund_amount
+        return arbitrator.post(f"/disputes/{d['id']}/verdict",
+                               {"refund_amount": amount, "return_required": return_required,
+                                "message": "Decided on the evidence of both sides."})
+
+    def dispute_awaiting_return(self, buyer: Person, seller: Person, order: dict | None = None, *,
+                                resolution: str = "return_and_refund", amount: int | None = None) -> dict:
+        """The seller accepted the buyer's return (or replacement): she must ship it back (R18)."""
+        order = order or self.order(buyer, seller)
+        d = self.open_dispute(buyer, order, reason="not_as_described", resolution=resolution,
+                              amount=amount, description="The colour is not the one described.")
+        return seller.post(f"/disputes/{d['id']}/accept")
+
+    def return_in_transit(self, buyer: Person, seller: Person, order: dict | None = None, *,
+                          resolution: str = "return_and_refund", amount: int | None = None) -> dict:
+        """The return is agreed and the buyer has shipped it with tracking (R18)."""
+        d = self.dispute_awaiting_return(buyer, seller, order, resolution=resolution, amount=amount)
+        return buyer.post(f"/disputes/{d['id']}/return-shipment",
+                          {"carrier": "Russian Post", "tracking_number": f"RR{next(_seq):09d}RU"})
+
+    def set_clock_without_sweeping(self, at) -> None:
+        """Move the manual clock to ``at`` *without* running due deadlines.
+
+        ``advance`` sweeps every deadline it passes; this only rewrites the clock row through
+        the app's own ``ManualClock.set``, run on the TestClient's event loop (the app's
+        engine lives there). It is what a lagging sweeper looks like to the next request.
+        """
+        ombuds = self.client.app.state.ombuds
+        self.client.portal.call(ombuds.clock.set, at)
+
+    def count(self, path: str, **params) -> int:
+        """How many items the marketplace sees at a list endpoint (counts rows through the API)."""
+        return len(self.platform.get(path, params={"limit": 200, **params})["items"])

@@ -118,7 +118,7 @@ def incoherences(values: dict) -> list[tuple[str, str]]:
     for later, earlier in ORDERED_PAIRS:
         a, b = values.get(later), values.get(earlier)
         if isinstance(a, int) and isinstance(b, int) and a < b:
-            found.append((later, f"{later} ({a}) must be at least {earlier} ({b})"))
+            found.append((later, f"{later} must be at least {earlier} (got {a} < {b})"))
     return found
 
 
