@@ -43,6 +43,25 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = 10.0
     webhook_disable_after_failures: int = 30  # consecutive failed attempts disable an endpoint
 
+    # Evidence (R10): where files are kept. "local" keeps them under evidence_dir; "s3" in a
+    # bucket of any S3-compatible store (credentials from the usual AWS variables or below).
+    evidence_backend: Literal["local", "s3"] = "local"
+    evidence_dir: Path = Path("var/evidence")
+    evidence_s3_bucket: str = ""
+    evidence_s3_prefix: str = "evidence/"
+    evidence_s3_endpoint_url: str | None = None  # e.g. http://127.0.0.1:9000 for MinIO
+    evidence_s3_region: str | None = None
+    evidence_s3_access_key_id: str | None = None
+    evidence_s3_secret_access_key: str | None = None
+    evidence_max_image_pixels: int = 50_000_000  # decoding bigger images is refused (bombs)
+
+    # Web pages: the key that signs session cookies (empty: one is generated and kept in the
+    # database, shared by every process), how long a sign-in lasts, and whether the cookie is
+    # sent over HTTPS only (set true behind TLS).
+    web_secret_key: str = ""
+    web_session_days: int = 14
+    web_cookie_secure: bool = False
+
     def load_policy(self) -> Policy:
         if self.policy_file is None:
             return DEFAULT_POLICY

@@ -58,7 +58,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(routes_system.router)
     from ombuds.api import routes_notifications  # webhooks API, /mailbox
     app.include_router(routes_notifications.router)
-    # routers: evidence
+    from ombuds.api import routes_evidence  # routers: evidence
+    routes_evidence.install(app, settings)
+    from ombuds.api.routes_trust import router as trust_router; app.include_router(trust_router)  # routers: trust
+    from ombuds import web; web.install(app, settings)  # routers: web (pages, /assets, sessions, its own /)
     if settings.clock == "manual":
         app.include_router(routes_system.clock_router())
     app.add_middleware(IdempotencyMiddleware)

@@ -92,7 +92,8 @@ def check_room(side: Actor, already: int, policy: Policy) -> None:
     if already >= policy.evidence_max_files_per_side:
         raise Conflict("too_many_files",
                        f"The {side.value} has already attached {already} files, the most a side may "
-                       "attach to one dispute.", "file", max_files_per_side=policy.evidence_max_files_per_side)
+                       "attach to one dispute.", "file",
+                       max_files_per_side=policy.evidence_max_files_per_side)
 
 
 def check_file_name(name: str | None) -> str:

@@ -6,6 +6,7 @@ sweeper may lag behind the clock); if one fired, the person gets 409 naming the 
 
 from __future__ import annotations
 
+from ombuds.adapters.language import get_checker
 from ombuds.domain import commands as c
 from ombuds.domain import engine
 from ombuds.domain.disputes import Actor, Dispute
@@ -29,7 +30,18 @@ async def open_dispute(app: Ombuds, *, caller: Caller, cmd: c.OpenDispute) -> Di
     return await retry_if_order_moved(lambda: _open_dispute(app, caller, cmd))
 
 
+def check_language(app: Ombuds, text: str | None, field: str) -> None:
+    """R9: dispute texts must be in an allowed language (checked before any database work)."""
+    if text and text.strip():
+        get_checker().check(text, allowed=tuple(app.policy.allowed_languages), field=field)
+
+
+# Which field of a command carries words the other party and the arbitrator must read.
+_TEXT_FIELDS = {c.Propose: "message", c.Say: "message", c.ConfirmReturn: "message"}
+
+
 async def _open_dispute(app: Ombuds, caller: Caller, cmd: c.OpenDispute) -> Dispute:
+    check_language(app, cmd.description, "description")
     now = await app.now()
     async with app.uow() as uow:
         found = await uow.repo.get_order_and_disputes(cmd.order_id)
@@ -74,6 +86,9 @@ async def load_visible(repo: Repository, dispute_id: int, caller: Caller) -> Dis
 async def act(app: Ombuds, *, caller: Caller, dispute_id: int, action: Action,
               cmd: c.Command = None) -> Dispute:
     """Apply a person's action from the lifecycle table (R12–R19)."""
+    field = _TEXT_FIELDS.get(type(cmd))
+    if field:
+        check_language(app, getattr(cmd, field), field)
     now = await app.now()
     async with app.uow() as uow:
         d = await load_visible(uow.repo, dispute_id, caller)

@@ -1,0 +1,182 @@
+"""Evidence (R10, R22), conversations (R4, R32) and the live language check (R9)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from anyio import to_thread
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import FileResponse, StreamingResponse
+from pydantic import Field
+from starlette.datastructures import UploadFile
+
+from ombuds.adapters.language import get_checker
+from ombuds.adapters.storage import EvidenceStore, store_from_settings
+from ombuds.api.auth import app_state, get_caller
+from ombuds.api.schemas import Body
+from ombuds.domain import evidence as rules
+from ombuds.domain.errors import DomainError
+from ombuds.services import conversations, evidence
+from ombuds.services.context import Caller, Ombuds
+from ombuds.settings import Settings
+
+router = APIRouter(prefix="/api/v1")
+CallerDep = Annotated[Caller, Depends(get_caller)]
+AppDep = Annotated[Ombuds, Depends(app_state)]
+FORM_OVERHEAD = 64 * 1024  # multipart boundaries and headers around the file
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """Register the routes and the evidence store the settings name."""
+    app.state.evidence_store = store_from_settings(settings)
+    app.include_router(router)
+
+
+def store_of(request: Request) -> EvidenceStore:
+    return request.app.state.evidence_store
+
+
+StoreDep = Annotated[EvidenceStore, Depends(store_of)]
+
+
+class MessageBody(Body):
+    body: str = Field(min_length=1, max_length=conversations.MAX_BODY)
+
+
+class LanguageCheckBody(Body):
+    text: str = Field(max_length=20_000)
+    field: str | None = Field(None, max_length=100, description="the form field, echoed in the answer")
+
+
+# R9: the live check the dispute form calls as the writer types ----------------------------
+
+@router.post("/language-check", tags=["disputes"])
+async def language_check(body: LanguageCheckBody, caller: CallerDep, app: AppDep) -> dict:
+    """Is this text in an allowed language (R9)? The same check opening, proposing and
+    arguing apply; ``message`` says what to do when it is not."""
+    allowed = tuple(app.policy.allowed_languages)
+    checker = await to_thread.run_sync(get_checker)
+    try:
+        await to_thread.run_sync(
+            lambda: checker.check(body.text, allowed=allowed, field=body.field or "text"))
+    except DomainError as refused:
+        return {"ok": False, "found": refused.details["found"], "message": refused.message,
+                "field": body.field, "allowed": list(allowed)}
+    return {"ok": True, "found": checker.detect(body.text), "message": None, "field": body.field,
+            "allowed": list(allowed)}
+
+
+# R4: messages on an order -----------------------------------------------------------------
+
+@router.post("/orders/{order_id}/messages", status_code=201, tags=["orders"])
+async def post_order_message(order_id: int, body: MessageBody, caller: CallerDep, app: AppDep) -> dict:
+    """Buyer and seller talk on the order, before any dispute (R4). Staff may write too."""
+    return await conversations.post_order_message(app, caller=caller, order_id=order_id, body=body.body)
+
+
+@router.get("/orders/{order_id}/messages", tags=["orders"])
+async def order_messages(order_id: int, caller: CallerDep, app: AppDep, after_id: int | None = None,
+                         limit: Annotated[int, Query(ge=1, le=200)] = 100) -> dict:
+    return {"items": await conversations.order_messages_of(app, caller=caller, order_id=order_id,
+                                                           after_id=after_id, limit=limit)}
+
+
+# R32: staff-only notes ----------------------------------------------------------------------
+
+@router.post("/disputes/{dispute_id}/notes", status_code=201, tags=["arbitration"])
+async def add_note(dispute_id: int, body: MessageBody, caller: CallerDep, app: AppDep) -> dict:
+    """A note only arbitrators and the marketplace see (R32); parties get 404."""
+    return await conversations.add_note(app, caller=caller, dispute_id=dispute_id, body=body.body)
+
+
+@router.get("/disputes/{dispute_id}/notes", tags=["arbitration"])
+async def notes(dispute_id: int, caller: CallerDep, app: AppDep) -> dict:
+    return {"items": await conversations.notes_of(app, caller=caller, dispute_id=dispute_id)}
+
+
+# R10: evidence ----------------------------------------------------------------------------
+
+@router.get("/evidence/limits", tags=["evidence"])
+async def evidence_limits(request: Request, app: AppDep) -> dict:
+    """What may be uploaded, published so a client can check before sending (public)."""
+    return rules.limits(app.policy, max_image_pixels=request.app.state.settings.evidence_max_image_pixels)
+
+
+_UPLOAD_DOC = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {"file": {"type": "string", "format": "binary",
+                            "description": "one photo, video or PDF; see GET /evidence/limits"}}}}}}}
+
+
+@router.post("/disputes/{dispute_id}/evidence", status_code=201, tags=["evidence"],
+             openapi_extra=_UPLOAD_DOC)
+async def add_evidence(dispute_id: int, request: Request, caller: CallerDep, app: AppDep,
+                       store: StoreDep) -> dict:
+    """Attach one file (multipart field ``file``) to a dispute that is not closed (R10).
+    Its type is read from its bytes; it can never be edited or deleted afterwards."""
+    await evidence.check_may_add(app, caller=caller, dispute_id=dispute_id)  # before reading the body
+    limit = max(app.policy.evidence_photo_max_bytes, app.policy.evidence_video_max_bytes) + FORM_OVERHEAD
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _body_too_large(limit)
+    limited = Request(request.scope, _at_most(request.receive, limit))
+    async with limited.form(max_files=1, max_fields=4) as form:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise DomainError("file_required", "Send the file as the multipart form field 'file'.", "file")
+        return await evidence.add_evidence(
+            app, store, caller=caller, dispute_id=dispute_id,
+            upload=evidence.Upload(upload.file, upload.filename),
+            max_image_pixels=request.app.state.settings.evidence_max_image_pixels)
+
+
+@router.get("/disputes/{dispute_id}/evidence", tags=["evidence"])
+async def list_evidence(dispute_id: int, caller: CallerDep, app: AppDep) -> dict:
+    """Both sides' files, with a count per side; staff also see reuse flags (R22)."""
+    return await evidence.list_evidence(app, caller=caller, dispute_id=dispute_id)
+
+
+@router.get("/evidence/{evidence_id}/file", tags=["evidence"])
+async def evidence_file(evidence_id: int, caller: CallerDep, app: AppDep, store: StoreDep):
+    """The file as others see it: photos re-encoded without GPS or other metadata."""
+    return _serve(store, *await evidence.evidence_file(app, caller=caller, evidence_id=evidence_id))
+
+
+@router.get("/evidence/{evidence_id}/thumbnail", tags=["evidence"])
+async def evidence_thumbnail(evidence_id: int, caller: CallerDep, app: AppDep, store: StoreDep):
+    return _serve(store, *await evidence.evidence_file(app, caller=caller, evidence_id=evidence_id,
+                                                       thumbnail=True))
+
+
+def _serve(store: EvidenceStore, sha256: str, media_type: str, name: str):
+    # Content-addressed: the bytes behind a name never change, so caches may keep them.
+    headers = {"X-Content-Type-Options": "nosniff", "ETag": f'"{sha256}"',
+               "Cache-Control": "private, max-age=31536000, immutable"}
+    path = store.local_path(sha256)
+    if path is not None:
+        return FileResponse(path, media_type=media_type, filename=name, headers=headers,
+                            content_disposition_type="inline")
+    headers["Content-Disposition"] = f'inline; filename="{name}"'
+    return StreamingResponse(store.stream(sha256), media_type=media_type, headers=headers)
+
+
+def _body_too_large(limit: int) -> rules.FileTooLarge:
+    return rules.FileTooLarge("file_too_large",
+                              f"The upload is larger than the biggest file evidence may be "
+                              f"({limit - FORM_OVERHEAD} bytes).", "file", max_bytes=limit - FORM_OVERHEAD)
+
+
+def _at_most(receive, limit: int):
+    """The request body, refused as soon as it grows past ``limit`` (a client may not say
+    how big it is, or may lie)."""
+    seen = 0
+
+    async def receive_limited():
+        nonlocal seen
+        message = await receive()
+        seen += len(message.get("body", b""))
+        if seen > limit:
+            raise _body_too_large(limit)
+        return message
+
+    return receive_limited
