@@ -41,8 +41,12 @@ def adopt_proposal(d: Dispute, actor: Actor, cmd, now: datetime, p: Policy) -> N
 
 
 def silence_refunds_buyer(d: Dispute, actor: Actor, cmd, now: datetime, p: Policy) -> None:
-    """R12: on the buyer's proposal, but without a return."""
-    d.agreed_resolution, d.agreed_amount = Resolution.refund_only, d.proposal.amount
+    """R12: on the buyer's proposal, but without a return; a buyer who asked for a
+    replacement gets the units' full price back instead."""
+    amount = d.proposal.amount
+    if d.proposal.resolution is Resolution.replacement or amount == 0:
+        amount = d.max_amount
+    d.agreed_resolution, d.agreed_amount = Resolution.refund_only, amount
 
 
 def start_arbitration(d: Dispute, actor: Actor, cmd, now: datetime, p: Policy) -> None:
@@ -78,7 +82,9 @@ def disagree_with_verdict(d: Dispute, actor: Actor, cmd, now: datetime, p: Polic
 
 def adopt_verdict(d: Dispute, actor: Actor, cmd, now: datetime, p: Policy) -> None:
     v = d.verdict
-    return_pending = v.return_required and v.refund_amount > 0 and d.return_shipped_at is None
+    # R8: nothing to send back when nothing arrived; a return already made is not made twice.
+    return_pending = (v.return_required and v.refund_amount > 0 and d.received
+                      and d.return_shipped_at is None)
     d.agreed_resolution = Resolution.return_and_refund if return_pending else Resolution.refund_only
     d.agreed_amount = v.refund_amount
 

@@ -107,6 +107,9 @@ def _validate(d: Dispute, action: Action, actor: Actor, cmd: c.Command) -> c.Com
         raise DomainError("amount_out_of_range",
                           f"The refund must be between 0 and {d.max_amount} (minor units).",
                           "refund_amount", max_amount=d.max_amount)
+    if action is Action.decide and cmd.return_required and not d.received:
+        raise DomainError("return_impossible_not_received",
+                          "The parcel was not received, so there is nothing to return.", "return_required")
     if action in (Action.ship_return, Action.reship) and not (cmd.tracking_number or "").strip():
         raise DomainError("tracking_required", "Enter the parcel's tracking number.", "tracking_number")
     return cmd
