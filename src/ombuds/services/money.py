@@ -34,21 +34,27 @@ async def record_payment(repo: Repository, order: Order, now: datetime) -> None:
 
 
 async def pay_out(repo: Repository, order: Order, now: datetime, policy: Policy) -> dict[int, int]:
-    """Pay the seller what each settled line still holds in escrow (R1); once per line."""
-    due = payouts_due(order, await repo.disputes_of_order(order.id), await repo.paid_out_lines(order.id))
+    """Pay the seller what each settled line still holds in escrow (R1); once per line.
+
+    A line released by its dispute is paid when the dispute closed, never earlier, even when
+    one sweep applies the order's and the dispute's deadlines together."""
+    disputes = await repo.disputes_of_order(order.id)
+    due = payouts_due(order, disputes, await repo.paid_out_lines(order.id))
     if not due:
         return {}
+    closed_at = {d.line_id: d.closed_at for d in disputes if d.closed_at is not None}
     held = await repo.balances([ledger.escrow(line_id) for line_id in due])
     paid = {}
     for line_id in due:
         amount = held[ledger.escrow(line_id)]
-        await repo.add_payout(order, line_id, amount, now)
-        entry = ledger.payout(order, line_id, amount, policy.commission_bps)
-        if entry is not None:
-            await repo.post(entry, now)
-        else:
-            repo.note_empty_payout(line_id)
+        if amount <= 0:  # fully refunded: nothing is left for the seller
+            continue
+        at = max(now, closed_at.get(line_id, now))
+        await repo.add_payout(order, line_id, amount, at)
+        await repo.post(ledger.payout(order, line_id, amount, policy.commission_bps), at)
         paid[line_id] = amount
+    if not paid:
+        return {}
     await repo.add_events([Event("payout.made", "order", order.id, {
         "order_id": order.id, "seller_id": order.seller_id, "currency": order.currency,
         "lines": {str(k): v for k, v in paid.items()}})], order.id, now)
@@ -159,3 +165,38 @@ async def settle(repo: Repository, r, at: datetime) -> None:
     await repo.add_events([Event("refund.settled", "refund", r.id, {
         "refund_id": r.id, "order_id": r.order_id, "buyer_id": r.buyer_id, "amount": r.amount,
         "currency": r.currency, "settled_at": at.isoformat()})], r.id, at)
+
+
+async def issue_goodwill_refund(repo: Repository, *, order: Order, amount: int, line_id: int | None,
+                                complaint_id: int, destination: str, now: datetime, policy: Policy) -> int:
+    """R24: the platform refunds the buyer from its goodwill account (a complaint's answer).
+
+    Like :func:`issue_refund`: a refund row dated in the buyer's business days (R20), its
+    journal entry, and the outbox events; the provider then settles it as any other refund.
+    """
+    country = (await repo.conn.execute(select(t.users.c.country)
+                                       .where(t.users.c.id == order.buyer_id))).scalar_one()
+    to_balance = destination == PLATFORM_BALANCE
+    window = policy.refund_windows[order.payment_method]
+    earliest, latest = ((now.date(), now.date()) if to_balance else
+                        refund_window(now.date(), window.earliest, window.latest, country))
+    refund_id = await repo.add_refund({
+        "dispute_id": None, "order_id": order.id, "line_id": line_id, "buyer_id": order.buyer_id,
+        "amount": amount, "currency": order.currency, "payment_method": order.payment_method,
+        "destination": destination, "reason": "goodwill", "idempotency_key": f"refund-{uuid.uuid4().hex}",
+        "created_at": now, "expected_earliest": earliest, "expected_latest": latest,
+        "next_attempt_at": None if to_balance else now})
+    await repo.post(ledger.goodwill_refund_issued(refund_id=refund_id, order=order, amount=amount,
+                                                  complaint_id=complaint_id), now)
+    data = {"refund_id": refund_id, "order_id": order.id, "dispute_id": None, "complaint_id": complaint_id,
+            "buyer_id": order.buyer_id, "seller_id": order.seller_id, "amount": amount,
+            "currency": order.currency, "destination": destination, "reason": "goodwill",
+            "expected_earliest": earliest.isoformat(), "expected_latest": latest.isoformat()}
+    events = [Event("refund.issued", "refund", refund_id, data)]
+    if to_balance:  # R31: lands at once
+        await repo.post(ledger.refund_settled(refund_id=refund_id, buyer_id=order.buyer_id, amount=amount,
+                                              currency=order.currency, to_balance=True,
+                                              order_id=order.id, line_id=line_id), now)
+        events.append(Event("refund.settled", "refund", refund_id, data))
+    await repo.add_events(events, refund_id, now)
+    return refund_id

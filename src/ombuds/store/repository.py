@@ -206,10 +206,6 @@ class Repository:
             currency=order.currency, created_at=now))
         self._money_rows.add(("payout", line_id))
 
-    def note_empty_payout(self, line_id: int) -> None:
-        """A fully refunded line settles with a zero payout: no money moves, nothing to post."""
-        self._money_entries.add(("payout", line_id))
-
     @property
     def locks_rows(self) -> bool:
         return self._for_update
