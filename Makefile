@@ -6,7 +6,7 @@ PORT ?= 8000
 OMBUDS_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export OMBUDS_TEST_DATABASE_URL
 
-.PHONY: demo test install bench docs clean
+.PHONY: demo test install browser bench docs clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,12 +16,16 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# The browser tests drive Debian's Chromium (never `playwright install`).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
 ## Seed a small marketplace on SQLite with a manual clock and serve it on $(PORT).
 demo: install
 	$(VENV)/bin/ombuds demo --port $(PORT)
 
 ## Every test, on SQLite and PostgreSQL.
-test: install
+test: install browser
 	$(VENV)/bin/pytest
 
 ## Benchmarks beside their baselines (needs PostgreSQL and pgbench).

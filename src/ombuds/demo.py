@@ -21,6 +21,7 @@ from ombuds.services.orders import NewLine
 from ombuds.services.users import create_user
 from ombuds.settings import Settings
 from ombuds.store.tables import users
+from ombuds.web.accounts import set_demo_passwords
 
 PEOPLE = [
     ("Anna Petrova", "anna@example.ru", "buyer", "RU", "ru"),
@@ -47,6 +48,7 @@ async def seed(settings: Settings) -> list[dict]:
                                             language=language, token=f"demo-{email.split('@')[0]}")
             people.append({**user, "token": token})
         await _story(app, {p["email"].split("@")[0]: p["id"] for p in people})
+        await set_demo_passwords(app)  # every demo user signs in to the pages with "demo"
         return people
     finally:
         await app.engine.dispose()

@@ -35,8 +35,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = None
         if settings.worker_in_process and settings.clock == "wall":
+            from ombuds.services.dispatch import DispatchConfig
             from ombuds.worker import run_forever
-            worker = asyncio.create_task(run_forever(ombuds, settings.sweep_interval_seconds))
+            worker = asyncio.create_task(run_forever(
+                ombuds, settings.sweep_interval_seconds,
+                dispatch_config=DispatchConfig.from_settings(settings)))
         try:
             yield
         finally:

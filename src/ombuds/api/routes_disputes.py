@@ -142,14 +142,3 @@ async def reship(dispute_id: int, body: schemas.Shipment, caller: CallerDep, app
     """R19: the seller reships a replacement, with its own protection window."""
     return await _act(app, caller, dispute_id, Action.reship, c.Ship(**body.model_dump()))
 
-
-@router.get("/arbitration/queue")
-async def arbitration_queue(caller: CallerDep, app: AppDep,
-                            limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                            offset: Annotated[int, Query(ge=0)] = 0) -> dict:
-    """R15: escalated disputes, the nearest deadline first (arbitrators and the marketplace)."""
-    if not caller.is_staff:
-        raise Forbidden("arbitrators_only", "The arbitration queue is for the platform's arbitrators.")
-    found = await queries.arbitration_queue(app, limit=limit, offset=offset)
-    now = await app.now()
-    return {"items": [dispute_view(d, caller, app.policy, now) for d in found]}

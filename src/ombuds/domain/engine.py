@@ -243,5 +243,8 @@ def _event_data(d: Dispute, what: str, **extra: object) -> dict:
     return {"dispute_id": d.id, "order_id": d.order_id, "line_id": d.line_id,
             "buyer_id": d.buyer_id, "seller_id": d.seller_id, "state": d.state.value,
             "action": what, "outcome": d.outcome.value if d.outcome else None,
+            "currency": d.currency, "max_amount": d.max_amount, "refunded_amount": d.refunded_amount,
+            "proposal": {"by": d.proposal.by.value, "resolution": d.proposal.resolution.value,
+                         "amount": d.proposal.amount},
             "deadline": d.deadline, "deadline_at": d.deadline_at.isoformat() if d.deadline_at else None,
             **extra}

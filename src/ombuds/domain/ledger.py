@@ -157,3 +157,16 @@ class Balances:
 
     def of(self, account: str, currency: str) -> int:
         return self.by_account.get((account, currency), 0)
+
+
+def goodwill_refund_issued(*, refund_id: int, order: Order, amount: int,
+                           complaint_id: int | None = None) -> JournalEntry:
+    """R24: a goodwill refund is the platform's own money, taken from ``GOODWILL`` — never
+    from a line's escrow or the seller. Its kind is ``refund_issued`` like every refund, so
+    the refund row's guard and the ledger check see it; it names no line, so it never counts
+    against what was paid for a line (R7). It settles like any refund."""
+    return JournalEntry("refund_issued",
+                        (Posting(GOODWILL, -amount, order.currency),
+                         Posting(refund_account(refund_id), amount, order.currency)),
+                        order_id=order.id, refund_id=refund_id,
+                        memo=f"goodwill from the platform (complaint {complaint_id})")

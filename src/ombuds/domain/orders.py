@@ -86,7 +86,8 @@ class Order:
         raise DomainError("line_not_found", "This order has no such line.", "line_id")
 
     def _emit(self, name: str, **data: object) -> None:
-        self.new_events.append(Event(f"order.{name}", "order", self.id or 0, dict(data)))
+        self.new_events.append(Event(f"order.{name}", "order", self.id or 0, {
+            "buyer_id": self.buyer_id, "seller_id": self.seller_id, "state": self.state.value, **data}))
 
     def _require(self, *states: OrderState, doing: str) -> None:
         if self.state not in states:

@@ -71,11 +71,27 @@ class Mail:
 
 
 def changes(events: list[OutboxEvent]) -> list[Change]:
-    """Group events by (aggregate, id, moment written), in the order they were written."""
-    groups: dict[tuple, list[OutboxEvent]] = {}
+    """Group each event with the consequences written right after it for the same dispute
+    or order at the same moment, in the order they were written."""
+    groups: list[list[OutboxEvent]] = []
+    last: dict[tuple, list[OutboxEvent]] = {}
     for e in sorted(events, key=lambda e: e.id):
-        groups.setdefault((e.aggregate, e.aggregate_id, e.created_at), []).append(e)
-    return [Change(tuple(g)) for g in groups.values()]
+        key = (e.aggregate, e.aggregate_id, e.created_at)
+        group = last.get(key)
+        if group is not None and _follows(group, e):
+            group.append(e)
+        else:
+            groups.append(group := [e])
+            last[key] = group
+    return [Change(tuple(g)) for g in groups]
+
+
+def _follows(group: list[OutboxEvent], e: OutboxEvent) -> bool:
+    """Is ``e`` a consequence of the change in ``group`` rather than a change of its own?"""
+    if e.type in FOLLOWERS or e.payload.get("action") in DISPUTE_FOLLOWERS:
+        return True
+    # A reminder overtaken by its deadline in the same sweep (a clock jump) is no news.
+    return all(g.type == REMINDER for g in group) and e.aggregate == "dispute"
 
 
 # Disputes ---------------------------------------------------------------------------
@@ -107,6 +123,9 @@ DISPUTE_HAPPENED = {
     "reminder": N_("reminder: a deadline is near"),
     "closed": N_("dispute closed"),
 }
+# Events that only complete the change before them: the agreement executing, the close.
+DISPUTE_FOLLOWERS = {"execute", "closed"}
+FOLLOWERS = {"payout.due"}
 # Staff matters (R15): the arbitrators' own targets are not the parties' business.
 DISPUTE_TOLD_TO_NOBODY = {"review_target_passed", "review_limit_passed"}
 

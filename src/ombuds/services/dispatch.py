@@ -28,7 +28,7 @@ from sqlalchemy import select, update
 from ombuds.emails.notices import OutboxEvent
 from ombuds.services import mail, webhooks
 from ombuds.services.context import Ombuds
-from ombuds.services.delivery import DispatchConfig  # noqa: F401  (re-exported: callers build it here)
+from ombuds.services.delivery import DispatchConfig
 from ombuds.store.tables import outbox
 
 log = structlog.get_logger("ombuds.dispatch")

@@ -79,12 +79,12 @@ def as_email(row, config: DispatchConfig) -> EmailMessage:
     msg["Subject"] = row.subject
     msg["Date"] = format_datetime(row.created_at)
     msg["Message-ID"] = row.message_id
-    msg["Content-Language"] = row.language
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Ombuds-Event-Id"] = f"evt_{row.event_id}"
     msg["X-Ombuds-Event-Type"] = row.event_type
     msg.set_content(row.text_body)
     msg.add_alternative(row.html_body, subtype="html")
+    msg["Content-Language"] = row.language  # after the parts: setting content clears Content-*
     return msg
 
 

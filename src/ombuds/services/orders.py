@@ -12,6 +12,7 @@ from ombuds.domain.money import check_currency
 from ombuds.domain.orders import Order, OrderLine, OrderState
 from ombuds.services import money
 from ombuds.services.context import Caller, Ombuds
+from ombuds.services.sellers import refuse_if_suspended
 from ombuds.store.repository import MovedOn, Repository
 from ombuds.store.tables import users
 
@@ -28,6 +29,7 @@ async def create_order(app: Ombuds, *, caller: Caller, buyer_id: int, seller_id:
     """The marketplace records a paid order; its money is held in escrow from now (R1)."""
     if not caller.is_platform:
         raise Forbidden("marketplace_only", "Only the marketplace records paid orders.")
+    await refuse_if_suspended(app, seller_id)  # R21: a suspended seller takes no new orders
     check_currency(currency)
     if payment_method not in app.policy.refund_windows:
         raise DomainError("unknown_payment_method",

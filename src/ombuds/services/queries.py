@@ -71,17 +71,6 @@ async def list_disputes(app: Ombuds, caller: Caller, *, state: str | None, open_
         return [row_to_dispute(r) for r in (await conn.execute(q)).all()]
 
 
-async def arbitration_queue(app: Ombuds, *, limit: int, offset: int) -> list[Dispute]:
-    """Escalated disputes, the nearest arbitration deadline first (R15)."""
-    # Every case has the same review limit from its escalation, so the oldest escalation is the
-    # nearest limit — and a case already past its limit stays on top.
-    q = (select(t.disputes).where(t.disputes.c.state == DisputeState.escalated.value)
-         .order_by(t.disputes.c.escalated_at, t.disputes.c.id)
-         .limit(limit).offset(offset))
-    async with app.engine.connect() as conn:
-        return [row_to_dispute(r) for r in (await conn.execute(q)).all()]
-
-
 SETTLED_KINDS = ("refund_settled", "refund_to_balance")
 
 

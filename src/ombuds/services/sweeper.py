@@ -14,6 +14,7 @@ from ombuds.domain import engine
 from ombuds.services.context import Ombuds
 from ombuds.services import money
 from ombuds.services.orders import catch_up
+from ombuds.services.trust_sweep import sweep_complaints
 
 BATCH = 200
 
@@ -49,5 +50,6 @@ async def sweep_batch(app: Ombuds, *, until: datetime, batch: int = BATCH) -> in
             fired += await catch_up(uow.repo, order, until, app.policy)
         fired += await money.submit_due_refunds(uow.repo, app.payments, until, batch)
         fired += await money.settle_due_refunds(uow.repo, until, batch)
+        fired += await sweep_complaints(uow, until, batch, app.policy)  # R15, R21, R24
         await uow.commit()
     return fired

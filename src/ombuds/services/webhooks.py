@@ -141,15 +141,18 @@ async def list_deliveries(app: Ombuds, *, caller: Caller, endpoint_id: int, stat
             for a in (await conn.execute(select(wa).where(wa.c.delivery_id.in_([d.id for d in deliveries]))
                                          .order_by(wa.c.delivery_id, wa.c.number))).all():
                 tries.setdefault(a.delivery_id, []).append(a)
-    iso = lambda t: t and t.isoformat()  # noqa: E731
     return [{"id": d.id, "event_id": f"evt_{d.event_id}", "event_type": d.event_type, "status": d.status,
-             "attempts": d.attempts, "next_attempt_at": iso(d.next_attempt_at),
-             "created_at": iso(d.created_at), "delivered_at": iso(d.delivered_at),
+             "attempts": d.attempts, "next_attempt_at": _iso(d.next_attempt_at),
+             "created_at": _iso(d.created_at), "delivered_at": _iso(d.delivered_at),
              "payload": json.loads(d.body),
-             "tries": [{"number": a.number, "attempted_at": iso(a.attempted_at), "succeeded": a.succeeded,
+             "tries": [{"number": a.number, "attempted_at": _iso(a.attempted_at), "succeeded": a.succeeded,
                         "status_code": a.status_code, "error": a.error, "response_body": a.response_body,
-                        "next_attempt_at": iso(a.next_attempt_at)} for a in tries.get(d.id, [])]}
+                        "next_attempt_at": _iso(a.next_attempt_at)} for a in tries.get(d.id, [])]}
             for d in deliveries]
+
+
+def _iso(t):
+    return t and t.isoformat()
 
 
 # Fan-out and sending ----------------------------------------------------------------
@@ -208,12 +211,7 @@ async def _record(app: Ombuds, row, result: PostResult, *, now, config: Dispatch
         values = {}
     async with app.uow() as uow:
         c = uow.conn
-        await c.execute(update(wd).where(wd.c.id == row.id, wd.c.status == PENDING)
-                        .values(attempts=number, next_attempt_at=next_at, claimed_until=None, **values))
-        await c.execute(insert(wa).values(delivery_id=row.id, number=number, attempted_at=now,
-                                          succeeded=result.ok, status_code=result.status_code,
-                                          error=result.error, response_body=result.response_body,
-                                          next_attempt_at=next_at))
+        # The endpoint row first, then its deliveries: every writer locks in this order.
         if result.ok:
             await c.execute(update(we).where(we.c.id == row.endpoint_id, we.c.consecutive_failures != 0)
                             .values(consecutive_failures=0))
@@ -221,8 +219,14 @@ async def _record(app: Ombuds, row, result: PostResult, *, now, config: Dispatch
             ep = (await c.execute(update(we).where(we.c.id == row.endpoint_id)
                                   .values(consecutive_failures=we.c.consecutive_failures + 1)
                                   .returning(we.c.consecutive_failures, we.c.enabled, we.c.url))).first()
-            if ep.enabled and ep.consecutive_failures >= config.disable_after_failures:
-                await _disable(c, row.endpoint_id, ep.url, ep.consecutive_failures, result, now)
+        await c.execute(update(wd).where(wd.c.id == row.id, wd.c.status == PENDING)
+                        .values(attempts=number, next_attempt_at=next_at, claimed_until=None, **values))
+        await c.execute(insert(wa).values(delivery_id=row.id, number=number, attempted_at=now,
+                                          succeeded=result.ok, status_code=result.status_code,
+                                          error=result.error, response_body=result.response_body,
+                                          next_attempt_at=next_at))
+        if not result.ok and ep.enabled and ep.consecutive_failures >= config.disable_after_failures:
+            await _disable(c, row.endpoint_id, ep.url, ep.consecutive_failures, result, now)
         await uow.commit()
 
 

@@ -26,6 +26,7 @@ users = Table(
     Column("language", String(8), nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("password_hash", String(200)),  # argon2, for the web pages; added by migration 0006
 )
 
 orders = Table(

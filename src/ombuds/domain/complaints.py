@@ -1,0 +1,413 @@
+"""Complaints to the platform (R24): the buyer's last word once a line can no longer be disputed.
+
+States: ``open`` → ``answered`` → ``closed``. The transitions and timers are one table,
+like the dispute's (:mod:`ombuds.domain.lifecycle`); the API's ``allowed_actions``, the
+docs and the tests read it. An arbitrator answers, may grant a goodwill refund (the
+platform's money, never the seller's) and may penalise the seller; the buyer may withdraw
+an open complaint or close an answered one.
+
+Deadlines are data: the platform aims to answer within ``complaint_answer_days`` (policy,
+15). The arbitrators are reminded ``reminder_lead_hours`` before; when the target passes
+the complaint stays open and is reported as overdue — it is never closed unanswered. An
+answered complaint the buyer leaves alone closes after ``CLOSE_AFTER_ANSWER``.
+
+Invariants: at most one goodwill refund and one penalty per complaint; a goodwill refund
+never exceeds what the buyer paid for the order less what was refunded on it already.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from ombuds.domain.disputes import Actor
+from ombuds.domain.errors import Conflict, DomainError, Forbidden
+from ombuds.domain.events import Event, TimelineEntry
+from ombuds.domain.orders import Order, OrderState
+from ombuds.domain.penalties import PenaltyKind, Standing, check_penalty
+from ombuds.domain.policy import Policy
+
+# Would be a policy field; policy.py belongs to the rules' owner (see docs/trust.md).
+CLOSE_AFTER_ANSWER = timedelta(days=14)
+MAX_TEXT = 5000
+
+
+class ComplaintState(StrEnum):
+    open = "open"
+    answered = "answered"
+    closed = "closed"
+
+
+class About(StrEnum):
+    order = "order"
+    seller = "seller"
+
+
+class ComplaintAction(StrEnum):
+    answer = "answer"
+    grant_goodwill = "grant_goodwill"
+    penalise_seller = "penalise_seller"
+    close = "close"
+    withdraw = "withdraw"
+    # Done by the system, never by a person.
+    answer_overdue = "answer_overdue"
+    close_after_answer = "close_after_answer"
+
+
+@dataclass(frozen=True, slots=True)
+class Say:
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Goodwill:
+    amount: int  # minor units, in the order's currency
+    message: str
+    refund_to: str = "original_method"  # or "platform_balance" (R31)
+
+
+@dataclass(frozen=True, slots=True)
+class Penalise:
+    kind: str  # warning | suspension
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class GoodwillIntent:
+    amount: int
+    refund_to: str
+
+
+@dataclass(frozen=True, slots=True)
+class PenaltyIntent:
+    kind: PenaltyKind
+    reason: str
+
+
+@dataclass(slots=True)
+class Complaint:
+    id: int | None
+    buyer_id: int
+    seller_id: int
+    order_id: int
+    line_id: int | None
+    about: About
+    message: str
+    currency: str
+    opened_at: datetime
+    state: ComplaintState = ComplaintState.open
+    state_entered_at: datetime | None = None
+    deadline: str | None = None
+    deadline_at: datetime | None = None
+    reminder_at: datetime | None = None
+    reminded_deadline_at: datetime | None = None
+    overdue_since: datetime | None = None
+    answered_at: datetime | None = None
+    answered_by: int | None = None
+    answer: str | None = None
+    goodwill_amount: int | None = None
+    goodwill_refund_id: int | None = None
+    outcome: str | None = None
+    closed_at: datetime | None = None
+    version: int = 0
+    # Read for the action at hand, never stored: set by the service before acting.
+    refundable: int = 0  # what the order may still refund (goodwill cap)
+    seller_standing: Standing = field(default_factory=lambda: Standing(False))
+    has_penalty: bool = False
+    new_events: list[Event] = field(default_factory=list)
+    new_timeline: list[TimelineEntry] = field(default_factory=list)
+    new_goodwill: GoodwillIntent | None = None
+    new_penalty: PenaltyIntent | None = None
+
+    @property
+    def due_at(self) -> datetime | None:
+        times = [t for t in (self.deadline_at, self.reminder_at) if t is not None]
+        return min(times) if times else None
+
+
+Guard = Callable[[Complaint, Actor], str | None]
+Effect = Callable[[Complaint, Actor, int | None, object, datetime], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    state: ComplaintState
+    action: ComplaintAction
+    actors: frozenset[Actor]
+    to: ComplaintState
+    effect: Effect
+    guard: Guard | None = None
+    doc: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    state: ComplaintState
+    deadline: str
+    action: ComplaintAction
+    due: Callable[[Complaint, Policy], datetime | None]
+    remind: bool  # the arbitrators are reminded before it passes (R28's lead)
+    doc: str
+
+
+# Effects --------------------------------------------------------------------------------
+
+def _first_answer(c: Complaint, actor_id: int | None, text: str, now: datetime) -> None:
+    if c.answered_at is None:
+        c.answered_at, c.answered_by, c.answer = now, actor_id, text
+
+
+def _answer(c: Complaint, actor: Actor, actor_id: int | None, cmd: Say, now: datetime) -> None:
+    _first_answer(c, actor_id, cmd.message, now)
+
+
+def _goodwill(c: Complaint, actor: Actor, actor_id: int | None, cmd: Goodwill, now: datetime) -> None:
+    _first_answer(c, actor_id, cmd.message, now)
+    c.goodwill_amount = cmd.amount
+    c.new_goodwill = GoodwillIntent(cmd.amount, cmd.refund_to)
+
+
+def _penalise(c: Complaint, actor: Actor, actor_id: int | None, cmd: Penalise, now: datetime) -> None:
+    _first_answer(c, actor_id, cmd.reason, now)
+    c.has_penalty = True
+    c.new_penalty = PenaltyIntent(PenaltyKind(cmd.kind), cmd.reason)
+
+
+def _overdue(c: Complaint, actor: Actor, actor_id: int | None, cmd, now: datetime) -> None:
+    c.overdue_since = now
+
+
+def _close(outcome: str) -> Effect:
+    def close(c: Complaint, actor: Actor, actor_id: int | None, cmd, now: datetime) -> None:
+        c.outcome, c.closed_at = outcome, now
+    return close
+
+
+def _nothing(c: Complaint, actor: Actor, actor_id: int | None, cmd, now: datetime) -> None:
+    return None
+
+
+# Guards ---------------------------------------------------------------------------------
+
+def _no_goodwill_yet(c: Complaint, actor: Actor) -> str | None:
+    return "A goodwill refund was already granted for this complaint." if c.goodwill_amount else None
+
+
+def _no_penalty_yet(c: Complaint, actor: Actor) -> str | None:
+    return "The seller was already penalised for this complaint." if c.has_penalty else None
+
+
+STAFF = frozenset({Actor.arbitrator, Actor.platform})
+BUYER = frozenset({Actor.buyer})
+SYSTEM = frozenset({Actor.system})
+S, A = ComplaintState, ComplaintAction
+
+TRANSITIONS: tuple[Transition, ...] = (
+    Transition(S.open, A.answer, STAFF, S.answered, _answer, doc="an arbitrator answers"),
+    Transition(S.open, A.grant_goodwill, STAFF, S.answered, _goodwill, _no_goodwill_yet,
+               doc="an arbitrator answers with a goodwill refund paid by the platform"),
+    Transition(S.answered, A.grant_goodwill, STAFF, S.answered, _goodwill, _no_goodwill_yet,
+               doc="an arbitrator adds a goodwill refund to the answer"),
+    Transition(S.open, A.penalise_seller, STAFF, S.answered, _penalise, _no_penalty_yet,
+               doc="an arbitrator answers by warning or suspending the seller"),
+    Transition(S.answered, A.penalise_seller, STAFF, S.answered, _penalise, _no_penalty_yet,
+               doc="an arbitrator adds a penalty to the answer"),
+    Transition(S.open, A.withdraw, BUYER, S.closed, _close("withdrawn"), doc="the buyer withdraws"),
+    Transition(S.answered, A.close, BUYER | STAFF, S.closed, _close("answered"),
+               doc="the buyer (or an arbitrator) closes the answered complaint"),
+    Transition(S.open, A.answer_overdue, SYSTEM, S.open, _overdue,
+               doc="the answer target passed: reported to the operator, still open"),
+    Transition(S.answered, A.close_after_answer, SYSTEM, S.closed, _close("answered"),
+               doc="nobody acted on the answer: the complaint closes"),
+)
+
+
+def answer_target(c: Complaint, p: Policy) -> datetime:
+    """R24: when the platform aims to have answered."""
+    return c.opened_at + p.days("complaint_answer_days")
+
+
+def _answer_by(c: Complaint, p: Policy) -> datetime | None:
+    return None if c.overdue_since else answer_target(c, p)
+
+
+def _close_by(c: Complaint, p: Policy) -> datetime | None:
+    return c.state_entered_at + CLOSE_AFTER_ANSWER
+
+
+TIMERS: tuple[Timer, ...] = (
+    Timer(S.open, "answer_by", A.answer_overdue, _answer_by, True,
+          "the platform's target for answering (complaint_answer_days)"),
+    Timer(S.answered, "close_by", A.close_after_answer, _close_by, False,
+          "an answered complaint nobody acts on closes"),
+)
+
+
+# The engine -------------------------------------------------------------------------------
+
+def may_complain(order: Order, line_id: int | None, line_disputes: dict[int, bool], *,
+                 now: datetime, policy: Policy) -> None:
+    """R24: only once the line (or, without a line, the order) can no longer be disputed.
+
+    ``line_disputes`` maps each disputed line to whether its dispute is still open."""
+    if line_id is not None:
+        order.line(line_id)  # raises for a line of another order
+        if line_id in line_disputes:
+            if line_disputes[line_id]:
+                raise Conflict("dispute_open", "This line's dispute is still open: add to it instead "
+                               "of complaining.", "line_id", next_step="dispute")
+            return
+    elif order.lines and all(line.id in line_disputes and not line_disputes[line.id] for line in order.lines):
+        return
+    if order.state is OrderState.cancelled:
+        return
+    try:
+        order.check_dispute_allowed(not_received=False, now=now, policy=policy)
+    except Conflict as exc:
+        if exc.code == "dispute_window_closed":
+            return
+        raise
+    window_end = order.protection_ends_at if order.state is OrderState.shipped else order.dispute_window_ends_at
+    raise Conflict("dispute_still_possible",
+                   f"This order can still be disputed until {window_end:%Y-%m-%d %H:%M} UTC: open a "
+                   "dispute on the line instead. A complaint is for when a dispute is no longer possible.",
+                   "line_id" if line_id is not None else "order_id", next_step="dispute",
+                   dispute_window_ends_at=window_end.isoformat())
+
+
+def file(order: Order, *, line_id: int | None, about: str, message: str, now: datetime,
+         policy: Policy) -> Complaint:
+    if about not in [a.value for a in About]:
+        raise DomainError("invalid_about", "A complaint is about the 'order' or the 'seller'.", "about")
+    message = _text(message, "message")
+    c = Complaint(id=None, buyer_id=order.buyer_id, seller_id=order.seller_id, order_id=order.id,
+                  line_id=line_id, about=About(about), message=message, currency=order.currency,
+                  opened_at=now)
+    _enter(c, S.open, now, policy)
+    c.new_timeline.append(TimelineEntry(now, Actor.buyer, order.buyer_id, "file", "", c.state,
+                                        None, None, {"about": about, "line_id": line_id}))
+    c.new_events.append(Event("complaint.opened", "complaint", 0, _event_data(c, "file")))
+    return c
+
+
+def _text(value: str, field_name: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise DomainError("message_required", "Say what happened, in a few words.", field_name)
+    if len(value) > MAX_TEXT:
+        raise DomainError("message_too_long", f"Keep it under {MAX_TEXT} characters.", field_name)
+    return value
+
+
+def _validate(c: Complaint, action: ComplaintAction, cmd):
+    if action is A.grant_goodwill:
+        if c.refundable <= 0:
+            raise Conflict("nothing_to_refund", "Everything paid for this order has been refunded "
+                           "already.", "amount", max_amount=0)
+        if not isinstance(cmd.amount, int) or not 0 < cmd.amount <= c.refundable:
+            raise DomainError("amount_out_of_range", f"A goodwill refund is between 1 and {c.refundable} "
+                              "(minor units): what was paid for the order, less refunds already made.",
+                              "amount", max_amount=c.refundable)
+        if cmd.refund_to not in ("original_method", "platform_balance"):
+            raise DomainError("refund_destination_unavailable",
+                              "Refunds go to the original payment method or the platform balance.", "refund_to")
+        return Goodwill(cmd.amount, _text(cmd.message, "message"), cmd.refund_to)
+    if action is A.penalise_seller:
+        kind, reason = check_penalty(cmd.kind, cmd.reason, c.seller_standing, allow_reinstatement=False)
+        return Penalise(kind.value, reason)
+    if action is A.answer:
+        return Say(_text(cmd.message, "message"))
+    return cmd
+
+
+def act(c: Complaint, action: ComplaintAction, actor: Actor, actor_id: int | None, cmd=None, *,
+        now: datetime, policy: Policy) -> None:
+    rows = [t for t in TRANSITIONS if t.state is c.state and t.action is action]
+    if not rows:
+        raise Conflict("action_not_allowed", f"'{action.value.replace('_', ' ')}' is not possible now: the "
+                       f"complaint is {c.state.value}.", None, state=c.state.value,
+                       allowed_actions=[a.value for a in allowed_actions(c, actor)])
+    row = next((t for t in rows if actor in t.actors), None)
+    if row is None:
+        raise Forbidden("not_your_action", f"As the {actor.value} you cannot "
+                        f"{action.value.replace('_', ' ')} this complaint.")
+    why_not = row.guard(c, actor) if row.guard else None
+    if why_not:
+        raise Conflict("action_not_allowed", why_not, None, state=c.state.value)
+    _apply(c, row, actor, actor_id, _validate(c, action, cmd), now, policy)
+
+
+def _apply(c: Complaint, row: Transition, actor: Actor, actor_id: int | None, cmd, now: datetime,
+           policy: Policy) -> None:
+    before, deadline, deadline_at = c.state, c.deadline, c.deadline_at
+    row.effect(c, actor, actor_id, cmd, now)
+    _enter(c, row.to, now, policy)
+    details = {k: getattr(cmd, k) for k in cmd.__slots__} if cmd is not None else {}
+    c.new_timeline.append(TimelineEntry(now, actor, actor_id, row.action, before, c.state, deadline,
+                                        deadline_at, details))
+    c.new_events.append(Event(f"complaint.{row.action.value}", "complaint", c.id or 0,
+                              _event_data(c, row.action.value, from_state=before.value)))
+
+
+def _enter(c: Complaint, state: ComplaintState, now: datetime, policy: Policy) -> None:
+    if state is not c.state or c.state_entered_at is None:
+        c.state, c.state_entered_at = state, now
+    running = running_timer(c, policy)
+    c.deadline, c.deadline_at = (running[0].deadline, running[1]) if running else (None, None)
+    c.reminder_at = None
+    if running and running[0].remind and c.reminded_deadline_at != c.deadline_at and c.deadline_at > now:
+        c.reminder_at = max(c.deadline_at - policy.reminder_lead, now)
+
+
+def running_timer(c: Complaint, p: Policy) -> tuple[Timer, datetime] | None:
+    best = None
+    for timer in TIMERS:
+        if timer.state is c.state and (due := timer.due(c, p)) is not None and (best is None or due < best[1]):
+            best = (timer, due)
+    return best
+
+
+def fire_due(c: Complaint, *, now: datetime, policy: Policy) -> list[str]:
+    """Apply every reminder and timer due by ``now``, each at its own time, in order."""
+    fired = []
+    while c.state is not S.closed and c.due_at is not None and c.due_at <= now:
+        if c.reminder_at is not None and c.reminder_at <= c.deadline_at:
+            at, c.reminder_at, c.reminded_deadline_at = c.reminder_at, None, c.deadline_at
+            c.new_timeline.append(TimelineEntry(at, Actor.system, None, "reminder", c.state, c.state,
+                                                c.deadline, c.deadline_at, {"to": "arbitrators"}))
+            c.new_events.append(Event("complaint.answer_reminder", "complaint", c.id or 0,
+                                      _event_data(c, "reminder")))
+            continue
+        timer = next(t for t in TIMERS if t.state is c.state and t.deadline == c.deadline)
+        fired.append(timer.deadline)
+        row = next(t for t in TRANSITIONS if t.state is c.state and t.action is timer.action)
+        _apply(c, row, Actor.system, None, None, c.deadline_at, policy)
+    return fired
+
+
+def as_of(c: Complaint, *, now: datetime, policy: Policy) -> Complaint:
+    """The complaint as it stands at ``now``, with deadlines the sweeper has not applied yet."""
+    if c.due_at is None or c.due_at > now:
+        return c
+    projected = copy.deepcopy(c)
+    fire_due(projected, now=now, policy=policy)
+    return projected
+
+
+def allowed_actions(c: Complaint, actor: Actor) -> list[ComplaintAction]:
+    found: list[ComplaintAction] = []
+    for t in TRANSITIONS:
+        if (t.state is c.state and actor in t.actors and Actor.system not in t.actors
+                and t.action not in found and (t.guard is None or t.guard(c, actor) is None)):
+            found.append(t.action)
+    return found
+
+
+def _event_data(c: Complaint, what: str, **extra: object) -> dict:
+    return {"complaint_id": c.id, "order_id": c.order_id, "line_id": c.line_id, "buyer_id": c.buyer_id,
+            "seller_id": c.seller_id, "about": c.about.value, "state": c.state.value, "action": what,
+            "deadline": c.deadline, "deadline_at": c.deadline_at.isoformat() if c.deadline_at else None,
+            "overdue_since": c.overdue_since.isoformat() if c.overdue_since else None, **extra}

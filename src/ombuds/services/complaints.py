@@ -1,0 +1,194 @@
+"""Complaint use cases (R24): file one, act on it, read it, and sweep its deadlines.
+
+Complaints are between the buyer and the platform: the seller never reads them (404),
+though a penalty given through one appears in the seller's timeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case, func, select
+
+from ombuds.domain import complaints as rules
+from ombuds.domain.complaints import Complaint, ComplaintAction
+from ombuds.domain.disputes import Actor, DisputeState
+from ombuds.domain.errors import Conflict, Forbidden, NotFound
+from ombuds.domain.penalties import standing
+from ombuds.domain.policy import Policy
+from ombuds.services import money
+from ombuds.services.context import Caller, Ombuds
+from ombuds.services.orders import visible as order_visible
+from ombuds.store import tables as t
+from ombuds.store import trust_repository as repo
+from ombuds.store.tables_trust import complaints, seller_penalties
+
+
+def actor_for(c: Complaint, caller: Caller) -> Actor:
+    if caller.is_platform:
+        return Actor.platform
+    if caller.role == "arbitrator":
+        return Actor.arbitrator
+    if caller.user_id == c.buyer_id:
+        return Actor.buyer
+    raise NotFound("complaint")  # the seller and everyone else: as good as absent
+
+
+async def file_complaint(app: Ombuds, *, caller: Caller, order_id: int, line_id: int | None, about: str,
+                         message: str) -> Complaint:
+    """R24: the buyer complains once the line (or the order) can no longer be disputed."""
+    now = await app.now()
+    async with app.uow() as uow:
+        found = await uow.repo.get_order_and_disputes(order_id)
+        if found is None or not order_visible(found[0], caller):
+            raise NotFound("order", "order_id")
+        order, _ = found
+        if not (caller.user_id == order.buyer_id or caller.is_platform):
+            raise Forbidden("not_your_action", "Only the order's buyer can file a complaint.")
+        line_disputes = {d.line_id: d.state is not DisputeState.closed
+                         for d in await uow.repo.disputes_of_order(order.id)}
+        rules.may_complain(order, line_id, line_disputes, now=now, policy=app.policy)
+        if uow.is_postgres:  # one open complaint per order, even when two arrive at once
+            await uow.conn.execute(select(t.orders.c.id).where(t.orders.c.id == order.id).with_for_update())
+        open_one = (await uow.conn.execute(select(complaints.c.id).where(
+            complaints.c.order_id == order.id, complaints.c.state != "closed"))).scalar()
+        if open_one is not None:
+            raise Conflict("complaint_already_open", "This order already has an open complaint; the "
+                           "platform will answer it.", "order_id", complaint_id=open_one)
+        c = rules.file(order, line_id=line_id, about=about, message=message, now=now, policy=app.policy)
+        await repo.add_complaint(uow.conn, c)
+        await uow.commit()
+    return c
+
+
+@dataclass(frozen=True, slots=True)
+class Extras:
+    """What a complaint's view needs besides the complaint: its penalty and timeline."""
+
+    penalty: dict | None
+    timeline: list[dict] | None
+
+
+async def _prepare(conn, c: Complaint) -> None:
+    """Facts the lifecycle's guards read, loaded fresh for the action at hand."""
+    c.has_penalty = (await conn.execute(select(seller_penalties.c.id).where(
+        seller_penalties.c.complaint_id == c.id))).first() is not None
+    c.seller_standing = standing(await repo.latest_standing_record(conn, c.seller_id))
+
+
+async def act(app: Ombuds, *, caller: Caller, complaint_id: int, action: ComplaintAction, cmd=None) -> Complaint:
+    now = await app.now()
+    async with app.uow() as uow:
+        c = await repo.get_complaint(uow.conn, complaint_id, lock=True)
+        if c is None:
+            raise NotFound("complaint")
+        actor = actor_for(c, caller)
+        state = c.state
+        fired = rules.fire_due(c, now=now, policy=app.policy)
+        if c.state is not state:  # the deadline moved it on first: the person is late
+            await _save_with_alerts(uow.conn, c, now, app.policy)
+            await uow.commit()
+            raise Conflict("deadline_passed", f"The deadline '{fired[-1]}' passed; the complaint is now "
+                           f"{c.state.value}.", None, deadline=fired[-1], state=c.state.value)
+        await _prepare(uow.conn, c)
+        order = None
+        if action is ComplaintAction.grant_goodwill:
+            order = await uow.repo.get_order(c.order_id, lock=True)
+            refunded = (await uow.conn.execute(select(func.coalesce(func.sum(t.refunds.c.amount), 0))
+                                               .where(t.refunds.c.order_id == order.id))).scalar_one()
+            c.refundable = order.total - int(refunded)
+        rules.act(c, action, actor, caller.user_id, cmd, now=now, policy=app.policy)
+        if c.new_goodwill is not None:
+            c.goodwill_refund_id = await money.issue_goodwill_refund(
+                uow.repo, order=order, amount=c.new_goodwill.amount, line_id=None, complaint_id=c.id,
+                destination=c.new_goodwill.refund_to, now=now, policy=app.policy)
+            c.new_goodwill = None
+        if c.new_penalty is not None:
+            await repo.add_penalty(uow.conn, seller_id=c.seller_id, kind=c.new_penalty.kind,
+                                   reason=c.new_penalty.reason, by_id=caller.user_id, by_role=caller.role,
+                                   now=now, complaint_id=c.id)
+            c.new_penalty = None
+        await _save_with_alerts(uow.conn, c, now, app.policy)
+        await uow.commit()
+    return c
+
+
+# The lifecycle's overdue report and reminders become staff alerts too.
+ALERT_FOR = {"complaint.answer_overdue": "complaint_overdue", "complaint.answer_reminder": "complaint_due_soon"}
+
+
+def _alert_kinds(c: Complaint) -> list[str]:
+    return [ALERT_FOR[e.type] for e in c.new_events if e.type in ALERT_FOR]
+
+
+async def _save_with_alerts(conn, c: Complaint, now: datetime, policy: Policy) -> None:
+    kinds = _alert_kinds(c)
+    await repo.save_complaint(conn, c, now)
+    await _alert(conn, c, kinds, policy, now)
+
+
+async def _alert(conn, c: Complaint, kinds: list[str], policy: Policy, now: datetime) -> None:
+    target = rules.answer_target(c, policy)
+    for kind in kinds:
+        await repo.add_alert(conn, kind=kind, subject="complaint", subject_id=c.id, round_at=target, now=now,
+                             details={"complaint_id": c.id, "order_id": c.order_id, "buyer_id": c.buyer_id,
+                                      "seller_id": c.seller_id, "answer_target_at": target.isoformat()})
+
+
+async def sweep_due(conn, until: datetime, batch: int, policy: Policy) -> int:
+    """Apply due complaint reminders and timers (claimed like disputes); returns how many."""
+    due = await repo.due_complaints(conn, until, batch)
+    alerts = []
+    for c in due:
+        rules.fire_due(c, now=until, policy=policy)
+        alerts.append(_alert_kinds(c))
+    await repo.save_locked_complaints(conn, due, until)
+    for c, kinds in zip(due, alerts):
+        await _alert(conn, c, kinds, policy, until)
+    return len(due)
+
+
+# Reading ---------------------------------------------------------------------------------
+
+async def get_complaint(app: Ombuds, *, caller: Caller, complaint_id: int) -> tuple[Complaint, Extras]:
+    async with app.engine.connect() as conn:
+        c = await repo.get_complaint(conn, complaint_id)
+        if c is None:
+            raise NotFound("complaint")
+        actor_for(c, caller)
+        await _prepare(conn, c)
+        timeline = [{"at": r.at.isoformat(), "actor": r.actor, "actor_id": r.actor_id, "action": r.action,
+                     "from_state": r.from_state or None, "to_state": r.to_state, "deadline": r.deadline,
+                     "deadline_at": r.deadline_at and r.deadline_at.isoformat(), "details": r.details}
+                    for r in await repo.complaint_timeline_of(conn, c.id)]
+        penalty = None
+        if caller.is_staff:
+            row = (await conn.execute(select(seller_penalties).where(
+                seller_penalties.c.complaint_id == c.id))).first()
+            penalty = row and {"id": row.id, "kind": row.kind, "reason": row.reason,
+                               "at": row.created_at.isoformat()}
+    return c, Extras(penalty, timeline)
+
+
+async def list_complaints(app: Ombuds, *, caller: Caller, state: str | None, limit: int, offset: int
+                          ) -> list[Complaint]:
+    """Staff: open complaints first, the nearest answer target first (the complaints queue);
+    a buyer: her own, newest first. Sellers have none to read."""
+    q = select(complaints).limit(limit).offset(offset)
+    if caller.is_staff:
+        rank = case((complaints.c.state == "open", 0), (complaints.c.state == "answered", 1), else_=2)
+        q = q.order_by(rank, complaints.c.opened_at, complaints.c.id)
+    elif caller.role == "buyer":
+        q = q.where(complaints.c.buyer_id == caller.user_id).order_by(complaints.c.id.desc())
+    else:
+        return []
+    if state:
+        q = q.where(complaints.c.state == state)
+    async with app.engine.connect() as conn:
+        found = [repo.row_to_complaint(r) for r in (await conn.execute(q)).all()]
+        penalised = set((await conn.execute(select(seller_penalties.c.complaint_id).where(
+            seller_penalties.c.complaint_id.in_([c.id for c in found])))).scalars()) if found else set()
+    for c in found:
+        c.has_penalty = c.id in penalised
+    return found

@@ -1,0 +1,39 @@
+"""The web pages: buyers, sellers and arbitrators, in English and Russian (DESIGN.md §5).
+
+Server-rendered with Jinja2, working without JavaScript (plain forms and redirects) and
+enhanced with htmx, which the app serves itself from ``static/vendor`` with Pico CSS. The
+pages call the services directly, as the signed-in user; they never go through the HTTP API.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+
+from ombuds.settings import Settings
+
+STATIC = Path(__file__).parent / "static"
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """Register the pages, their static files and the session cookie on the app.
+
+    The pages' own ``/`` is registered here, before the API's redirect to /docs, so it wins.
+    """
+    from ombuds.web import routes_account, routes_dispute_form, routes_disputes, routes_orders, routes_trust
+    from ombuds.web.pages import WebExit
+    from ombuds.web.sessions import SessionMiddleware
+
+    app.mount("/assets", StaticFiles(directory=STATIC), name="web-assets")
+    for module in (routes_account, routes_orders, routes_dispute_form, routes_disputes, routes_trust):
+        app.include_router(module.router)
+
+    async def web_exit(request: Request, exc: WebExit):
+        return exc.response
+
+    app.add_exception_handler(WebExit, web_exit)
+    app.add_middleware(SessionMiddleware, ombuds=app.state.ombuds, secret=settings.web_secret_key,
+                       max_age=timedelta(days=settings.web_session_days), secure=settings.web_cookie_secure)

@@ -1,0 +1,175 @@
+"""English and Russian for the pages: Babel catalogues, and numbers, money and dates per locale.
+
+The catalogues are ``i18n/<lang>/LC_MESSAGES/messages.po``. They are compiled in memory on
+first use (Babel reads the .po and writes the .mo into a buffer), so a fresh
+``pip install -e .`` needs no build step and a changed .po is picked up on restart.
+Source strings are English; ``messages.pot`` is extracted with ``pybabel`` (see
+docs/web.md).
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path
+
+from babel import Locale
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency, format_decimal
+from babel.units import format_unit
+
+from ombuds.domain.money import precision
+
+LANGUAGES = ("en", "ru")
+LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
+CATALOGUES = Path(__file__).parent / "i18n"
+DOMAIN = "messages"
+
+
+def N_(text: str) -> str:
+    """Marks a string for extraction; it is translated where it is shown."""
+    return text
+
+
+@lru_cache(maxsize=None)
+def translations(lang: str) -> gettext.NullTranslations:
+    po = CATALOGUES / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if lang == "en" or not po.exists():
+        return gettext.NullTranslations()
+    with open(po, "rb") as f:
+        catalog = read_po(f, locale=lang, domain=DOMAIN)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+def pick_language(*candidates: str | None) -> str:
+    for c in candidates:
+        if c:
+            c = c.strip().lower()[:2]
+            if c in LANGUAGES:
+                return c
+    return "en"
+
+
+def from_accept_language(header: str | None) -> str | None:
+    """The first supported language of an Accept-Language header, by weight."""
+    if not header:
+        return None
+    weighted = []
+    for i, part in enumerate(header.split(",")):
+        tag, _, q = part.strip().partition(";q=")
+        try:
+            weight = float(q) if q else 1.0
+        except ValueError:
+            weight = 0.0
+        weighted.append((-weight, i, tag.strip().lower()[:2]))
+    for _, _, tag in sorted(weighted):
+        if tag in LANGUAGES:
+            return tag
+    return None
+
+
+class Formatter:
+    """Money, dates and durations in one locale; every page gets one."""
+
+    def __init__(self, lang: str):
+        self.lang = lang
+        self.t = translations(lang)
+        self.locale = Locale.parse(lang)
+
+    def gettext(self, text: str, **values) -> str:
+        out = self.t.gettext(text)
+        return out % values if values else out
+
+    def ngettext(self, singular: str, plural: str, n: int, **values) -> str:
+        return self.t.ngettext(singular, plural, n) % {"num": n, **values}
+
+    # Money ---------------------------------------------------------------------------
+    def money(self, amount: int | None, currency: str) -> str:
+        if amount is None:
+            return ""
+        return format_currency(Decimal(amount).scaleb(-precision(currency)), currency, locale=self.lang)
+
+    def major(self, amount: int | None, currency: str) -> str:
+        """An amount for an input field: 18.50 (no currency sign, no grouping)."""
+        if amount is None:
+            return ""
+        return f"{Decimal(amount).scaleb(-precision(currency)):.{precision(currency)}f}"
+
+    def number(self, value) -> str:
+        return format_decimal(value, locale=self.lang)
+
+    # Dates ---------------------------------------------------------------------------
+    def datetime(self, value: datetime | str | None) -> str:
+        value = _as_datetime(value)
+        if value is None:
+            return ""
+        return format_datetime(value, "d MMM y, HH:mm", tzinfo=timezone.utc, locale=self.lang) + " UTC"
+
+    def date(self, value: date | datetime | str | None) -> str:
+        if isinstance(value, str):
+            value = date.fromisoformat(value[:10])
+        if value is None:
+            return ""
+        if isinstance(value, datetime):
+            value = value.astimezone(timezone.utc).date()
+        return format_date(value, "d MMM y", locale=self.lang)
+
+    def duration(self, delta: timedelta) -> str:
+        """23 days · 1 day 4 hours · 5 hours 10 minutes · 3 minutes (CLDR plural forms)."""
+        seconds = max(int(delta.total_seconds()), 0)
+        days, rest = divmod(seconds, 86400)
+        hours, rest = divmod(rest, 3600)
+        minutes = rest // 60
+        unit = lambda n, u: format_unit(n, f"duration-{u}", length="long", locale=self.lang)  # noqa: E731
+        if days >= 3:
+            return unit(days, "day")
+        if days:
+            return unit(days, "day") + (f" {unit(hours, 'hour')}" if hours else "")
+        if hours:
+            return unit(hours, "hour") + (f" {unit(minutes, 'minute')}" if minutes else "")
+        return unit(minutes, "minute")
+
+    def days(self, n: int) -> str:
+        return format_unit(n, "duration-day", length="long", locale=self.lang)
+
+    def country(self, code: str) -> str:
+        return self.locale.territories.get(code, code)
+
+    def language(self, code: str) -> str:
+        return self.locale.languages.get(code, code)
+
+    def parse_amount(self, text: str | None, currency: str) -> int | None:
+        """'18.50' or '18,50' (or '18') → 1850 minor units; None when empty; ValueError if not a sum."""
+        text = (text or "").strip().replace("\u00a0", "").replace(" ", "")
+        if not text:
+            return None
+        if "," in text and "." not in text:
+            text = text.replace(",", ".")
+        text = text.replace(",", "")
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            raise ValueError(text) from None
+        minor = value.scaleb(precision(currency))
+        if minor != minor.to_integral_value() or not value.is_finite():
+            raise ValueError(text)
+        return int(minor)
+
+
+def _as_datetime(value) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
+
+
+@lru_cache(maxsize=None)
+def formatter(lang: str) -> Formatter:
+    return Formatter(lang)

@@ -1,0 +1,238 @@
+"""What every page handler gets: who is signed in, in which language, at what time — and
+how it answers: a rendered template, a redirect after a form, or an error page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2.ext import _make_new_gettext, _make_new_ngettext
+from starlette.datastructures import FormData, UploadFile
+
+from ombuds import __version__
+from ombuds.domain.errors import DomainError
+from ombuds.services.context import Caller, Ombuds
+from ombuds.web import words
+from ombuds.web.accounts import WebUser, get_user
+from ombuds.web.features import Features
+from ombuds.web.i18n import N_, LANGUAGE_NAMES, Formatter, formatter, from_accept_language, pick_language
+from ombuds.web.sessions import CSRF_FIELD, CSRF_HEADER, Session
+
+TEMPLATES = Path(__file__).parent / "templates"
+LANG_COOKIE = "ombuds_lang"
+FORM_LIMIT = 256 * 1024  # a form without a file
+FILE_OVERHEAD = 64 * 1024  # multipart boundaries and fields around a file
+
+env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                  extensions=["jinja2.ext.i18n"], trim_blocks=True,
+                  lstrip_blocks=True, auto_reload=False)
+env.globals.update(words=words, LANGUAGE_NAMES=LANGUAGE_NAMES, version=__version__, CSRF_FIELD=CSRF_FIELD)
+_GETTEXT = {}
+
+
+def _gettext_for(f: Formatter) -> dict:
+    if f.lang not in _GETTEXT:
+        _GETTEXT[f.lang] = {"gettext": _make_new_gettext(f.t.gettext),
+                            "ngettext": _make_new_ngettext(f.t.ngettext)}
+    return _GETTEXT[f.lang]
+
+
+class WebExit(Exception):
+    """Ends a page handler with a response (sign-in needed, not found, refused)."""
+
+    def __init__(self, response: Response):
+        self.response = response
+
+
+class Page:
+    def __init__(self, request: Request, ombuds: Ombuds, session: Session, user: WebUser | None,
+                 lang: str, now: datetime):
+        self.request = request
+        self.app = ombuds
+        self.settings = request.app.state.settings
+        self.session = session
+        self.user = user
+        self.lang = lang
+        self.f = formatter(lang)
+        self.now = now
+        self._ = self.f.gettext
+
+    # Who ----------------------------------------------------------------------------
+    @property
+    def caller(self) -> Caller:
+        return self.user.caller
+
+    @property
+    def role(self) -> str | None:
+        return self.user.role if self.user else None
+
+    @property
+    def demo(self) -> bool:
+        return self.app.clock.manual
+
+    @property
+    def features(self) -> Features:
+        state = self.request.app.state
+        if getattr(state, "web_features", None) is None:
+            state.web_features = Features.of(self.request.app)
+        return state.web_features
+
+    @property
+    def form(self) -> FormData:
+        return getattr(self.request.state, "form", None) or FormData()
+
+    def field(self, name: str, default: str = "") -> str:
+        value = self.form.get(name)
+        return value.strip() if isinstance(value, str) else default
+
+    def upload(self, name: str) -> UploadFile | None:
+        value = self.form.get(name)
+        return value if isinstance(value, UploadFile) and value.filename else None
+
+    def require(self, *roles: str) -> WebUser:
+        if self.user is None:
+            target = self.request.url.path + (f"?{self.request.url.query}" if self.request.url.query else "")
+            raise WebExit(RedirectResponse(f"/signin?next={quote(target)}", status_code=303))
+        if roles and self.user.role not in roles:
+            raise WebExit(self.not_found())
+        return self.user
+
+    # Answers ------------------------------------------------------------------------
+    def render(self, template: str, status: int = 200, **context) -> HTMLResponse:
+        html = env.get_template(template).render(page=self, f=self.f, user=self.user, now=self.now,
+                                                 csrf_token=self.session.csrf_token(),
+                                                 flashes=self.session.take_flashes(),
+                                                 **_gettext_for(self.f), **context)
+        return HTMLResponse(html, status_code=status)
+
+    def redirect(self, url: str) -> RedirectResponse:
+        return RedirectResponse(url, status_code=303)
+
+    def flash(self, kind: str, text: str) -> None:
+        self.session.flash(kind, text)
+
+    def not_found(self) -> HTMLResponse:
+        return self.render("error.html", status=404, title=self._("Not found"),
+                           message=self._("There is nothing here — or it is not yours to see."))
+
+    def error_text(self, exc: DomainError) -> str:
+        """The service's refusal in the page's language, with its details filled in."""
+        text = words.ERRORS.get(exc.code)
+        if exc.code == "language_not_allowed":
+            return language_refusal(self.f, exc.details.get("found"), exc.details.get("allowed") or ["en"])
+        if text is None:
+            return exc.message
+        details = {k: v for k, v in exc.details.items()}
+        for key in ("passed_at", "opens_at"):
+            if key in details:
+                details[key] = self.f.datetime(details[key])
+        if "state" in details:
+            details["state"] = self._(words.STATES.get(details["state"], details["state"]))
+        if "max_amount" in details:
+            details["max"] = details["max_amount"]
+        try:
+            return self._(text, **{k: v for k, v in details.items()}) if "%(" in text else self._(text)
+        except (KeyError, TypeError, ValueError):
+            return exc.message
+
+
+def language_refusal(f: Formatter, found: str | None, allowed: list[str]) -> str:
+    """R9's refusal, naming the language found and what to do, in the reader's language."""
+    names = [f.language(code) for code in allowed]
+    allowed_words = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " / " + names[-1]
+    if found and found != "und":
+        return f.gettext("This text looks %(language)s. Disputes are handled in %(allowed)s: please "
+                         "write it in %(allowed)s (a translator can help).",
+                         language=f.language(found), allowed=allowed_words)
+    return f.gettext("This text is not written in %(allowed)s. Disputes are handled in %(allowed)s: "
+                     "please write it in %(allowed)s (a translator can help).", allowed=allowed_words)
+
+
+async def get_page(request: Request) -> Page:
+    ombuds: Ombuds = request.app.state.ombuds
+    session: Session = _session_of(request)
+    user = None
+    if session.get("uid"):
+        user = await get_user(ombuds, session["uid"])
+        if user is None or session.get("mark") != user.session_mark:
+            user = None
+            session.pop("uid")
+            session.pop("mark")
+    lang = pick_language(request.cookies.get(LANG_COOKIE), user.language if user else None,
+                         from_accept_language(request.headers.get("accept-language")))
+    return Page(request, ombuds, session, user, lang, await ombuds.now())
+
+
+PageDep = Annotated[Page, Depends(get_page)]
+
+
+def _body_limit(request: Request) -> int:
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        policy = request.app.state.ombuds.policy
+        return max(policy.evidence_photo_max_bytes, policy.evidence_video_max_bytes) + FILE_OVERHEAD
+    return FORM_LIMIT
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def _at_most(receive, limit: int):
+    seen = 0
+
+    async def receive_limited():
+        nonlocal seen
+        message = await receive()
+        seen += len(message.get("body", b""))
+        if seen > limit:
+            raise BodyTooLarge()
+        return message
+
+    return receive_limited
+
+
+async def csrf_protect(request: Request):
+    """Every form the pages accept carries the session's CSRF token (field or header)."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        yield
+        return
+    session: Session = _session_of(request)
+    limit = _body_limit(request)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise WebExit(_plain(request, 413, N_("The upload is too large.")))
+    limited = Request(request.scope, _at_most(request.receive, limit))
+    try:
+        form = await limited.form(max_files=1, max_fields=50)
+    except BodyTooLarge:
+        raise WebExit(_plain(request, 413, N_("The upload is too large."))) from None
+    except Exception:  # a body that is not a form
+        raise WebExit(_plain(request, 400, N_("This request is not a form."))) from None
+    request.state.form = form
+    sent = form.get(CSRF_FIELD) if isinstance(form.get(CSRF_FIELD), str) else None
+    if not session.csrf_ok(sent or request.headers.get(CSRF_HEADER)):
+        await form.close()
+        raise WebExit(_plain(request, 403, N_("This form has expired or did not come from Ombuds. "
+                                              "Go back, reload the page and try again.")))
+    try:
+        yield
+    finally:
+        await form.close()
+
+
+def _plain(request: Request, status: int, text: str) -> HTMLResponse:
+    f = formatter(pick_language(request.cookies.get(LANG_COOKIE),
+                                from_accept_language(request.headers.get("accept-language"))))
+    html = env.get_template("plain_error.html").render(status=status, text=f.gettext(text), f=f,
+                                                       **_gettext_for(f))
+    return HTMLResponse(html, status_code=status)
+
+
+def _session_of(request: Request) -> Session:
+    session = request.scope.get("session")
+    return session if isinstance(session, Session) else Session()  # an empty session is falsy

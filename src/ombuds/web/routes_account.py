@@ -1,0 +1,139 @@
+"""Signing in and out, the language, the account's password, the demo clock, the policy."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import RedirectResponse
+
+from ombuds.domain.errors import DomainError
+from ombuds.services import clock as clock_service
+from ombuds.web import accounts
+from ombuds.web.i18n import LANGUAGES
+from ombuds.web.pages import LANG_COOKIE, PageDep, csrf_protect
+
+router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+HOMES = {"buyer": "/orders", "seller": "/inbox", "arbitrator": "/arbitration"}
+ADVANCE_DAYS = (1, 5)
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only a path on this site (no scheme, no host, no //evil.example)."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
+
+
+@router.get("/")
+async def home(page: PageDep):
+    if page.user is None:
+        return page.redirect("/signin")
+    return page.redirect(HOMES.get(page.user.role, "/orders"))
+
+
+@router.get("/signin")
+async def signin_form(page: PageDep, next: str | None = None):
+    if page.user is not None:
+        return page.redirect(safe_next(next, HOMES.get(page.user.role, "/")))
+    people = await accounts.demo_people(page.app) if page.demo else []
+    return page.render("signin.html", next=safe_next(next, ""), people=people, email="", error=None)
+
+
+@router.post("/signin")
+async def signin(page: PageDep):
+    email, password = page.field("email"), page.form.get("password") or ""
+    user = await accounts.authenticate(page.app, email, password) if email and password else None
+    if user is None:
+        people = await accounts.demo_people(page.app) if page.demo else []
+        return page.render("signin.html", status=401, next=safe_next(page.field("next"), ""), people=people,
+                           email=email, error=page._("That e-mail and password do not match an account."))
+    return _signed_in(page, user)
+
+
+@router.post("/signin/demo")
+async def signin_demo(page: PageDep):
+    """Demo only (manual clock): sign in as one of the people, without a password."""
+    if not page.demo:
+        return page.not_found()
+    user_id = page.field("user_id")
+    user = await accounts.get_user(page.app, int(user_id)) if user_id.isdigit() else None
+    if user is None:
+        return page.not_found()
+    return _signed_in(page, user)
+
+
+def _signed_in(page, user) -> RedirectResponse:
+    page.session.clear()  # a new session: no fixation, a new CSRF token
+    page.session["uid"] = user.id
+    page.session["mark"] = user.session_mark
+    return page.redirect(safe_next(page.field("next"), HOMES.get(user.role, "/orders")))
+
+
+@router.post("/signout")
+async def signout(page: PageDep):
+    page.session.clear()
+    return page.redirect("/signin")
+
+
+@router.post("/language")
+async def choose_language(page: PageDep):
+    lang = page.field("lang")
+    response = page.redirect(safe_next(page.field("next"), "/"))
+    if lang in LANGUAGES:  # remembered for a year, signed in or not
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, httponly=True, samesite="lax",
+                            secure=page.settings.web_cookie_secure)
+    return response
+
+
+@router.get("/account")
+async def account(page: PageDep):
+    page.require()
+    return page.render("account.html", error=None)
+
+
+@router.post("/account/password")
+async def change_password(page: PageDep):
+    user = page.require()
+    current, new = page.form.get("current") or "", page.form.get("new") or ""
+    error = None
+    if user.password_hash and await accounts.authenticate(page.app, user.email, current) is None:
+        error = page.error_text(DomainError("wrong_password", "That is not your current password."))
+    else:
+        try:
+            await accounts.set_password(page.app, user_id=user.id, password=new)
+        except DomainError as exc:
+            error = page.error_text(exc)
+    if error:
+        return page.render("account.html", status=422, error=error)
+    fresh = await accounts.get_user(page.app, user.id)
+    page.session["mark"] = fresh.session_mark  # this session stays; every other one ends
+    page.flash("ok", page._("Your password has been changed."))
+    return page.redirect("/account")
+
+
+@router.post("/clock/advance")
+async def advance_clock(page: PageDep):
+    """Demo only: move the manual clock; every deadline that falls due runs, in order."""
+    if not page.demo:
+        return page.not_found()
+    days = page.field("days")
+    if not days.isdigit() or int(days) not in ADVANCE_DAYS:
+        return page.not_found()
+    now, fired = await clock_service.advance(page.app, timedelta(days=int(days)))
+    page.flash("info", page.f.gettext("The demo clock moved %(days)s ahead, to %(now)s.",
+                                      days=page.f.days(int(days)), now=page.f.datetime(now)))
+    return page.redirect(safe_next(page.field("next"), "/"))
+
+
+@router.get("/policy")
+async def policy(page: PageDep):
+    """The operator's policy in force, read-only."""
+    page.require()
+    p = page.app.policy
+    fields = [(name, info.description or "", getattr(p, name)) for name, info in type(p).model_fields.items()]
+    return page.render("policy.html", fields=fields)

@@ -1,0 +1,308 @@
+"""The dispute page for each party and the arbitrator's case page (R12–R19, R25, R27), the
+actions allowed now as forms, evidence (R10), staff notes (R32); the seller's inbox and the
+arbitration queue, each ordered by the deadline running."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import FileResponse, StreamingResponse
+
+from ombuds.api.views import dispute_view
+from ombuds.domain import commands as c
+from ombuds.domain.disputes import Dispute, Resolution, ReturnCondition
+from ombuds.domain.errors import DomainError, NotFound
+from ombuds.domain.lifecycle import Action
+from ombuds.services import disputes, queries
+from ombuds.web import reads, words
+from ombuds.web.features import optional
+from ombuds.web.pages import Page, PageDep, WebExit, csrf_protect
+from ombuds.web.routes_dispute_form import check_language
+
+router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+TEXT_ACTIONS = {Action.reject, Action.argue, Action.agree_verdict, Action.disagree_verdict}
+
+
+async def load_dispute(page: Page, dispute_id: int) -> Dispute:
+    try:
+        return await disputes.get_dispute(page.app, caller=page.caller, dispute_id=dispute_id)
+    except NotFound:
+        raise WebExit(page.not_found()) from None
+
+
+def deadline_box(page: Page, view: dict) -> dict | None:
+    dl = view["deadline"]
+    if dl is None:
+        return None
+    f = page.f
+    left = timedelta(seconds=dl["seconds_left"] or 0)
+    role = view["your_role"] if view["your_role"] in ("buyer", "seller") else None
+    return {"name": dl["name"], "at": dl["at"], "left": f.duration(left),
+            "text": words.deadline_text(f, dl["name"], role, f.datetime(dl["at"]), f.duration(left)),
+            "against_you": dl["decides_against"] == view["your_role"],
+            "urgent": left < timedelta(days=1), "short": f.gettext(words.DEADLINE_SHORT.get(dl["name"], dl["name"]))}
+
+
+def statements(timeline: list[dict]) -> list[dict]:
+    """What each side said: the claim, proposals, rejections, arguments, replies."""
+    said = []
+    for e in timeline:
+        d = e["details"] or {}
+        if e["action"] in ("open", "amend", "propose"):
+            said.append({"at": e["at"], "by": d.get("by") or e["actor"], "action": e["action"],
+                         "resolution": d.get("resolution"), "amount": d.get("amount"), "message": d.get("message")})
+        elif e["action"] in ("reject", "argue", "agree_verdict", "disagree_verdict", "accept", "withdraw",
+                             "confirm_return") and e["actor"] in ("buyer", "seller"):
+            said.append({"at": e["at"], "by": e["actor"], "action": e["action"], "message": d.get("message"),
+                         "condition": d.get("condition")})
+    return said
+
+
+async def _evidence(page: Page, d: Dispute) -> dict | None:
+    if page.features.evidence is None:
+        return None
+    return await page.features.evidence.list_evidence(page.app, caller=page.caller, dispute_id=d.id)
+
+
+@router.get("/disputes/{dispute_id}")
+async def dispute_page(dispute_id: int, page: PageDep):
+    user = page.require("buyer", "seller", "arbitrator")
+    d = await load_dispute(page, dispute_id)
+    timeline = await queries.timeline(page.app, d.id)
+    view = dispute_view(d, page.caller, page.app.policy, page.now, timeline)
+    line = (await reads.lines(page.app, [d.line_id]))[d.line_id]
+    names = await reads.people(page.app, [d.buyer_id, d.seller_id])
+    refunds = [r for r in await queries.list_refunds(page.app, page.caller, order_id=d.order_id)
+               if r["dispute_id"] == d.id]
+    evidence = await _evidence(page, d)
+    context = dict(d=d, v=view, line=line, names=names, refunds=refunds, evidence=evidence,
+                   deadline=deadline_box(page, view), said=statements(timeline),
+                   allowed=set(view["allowed_actions"]), limits=_limits(page),
+                   can_upload=evidence is not None and view["state"] != "closed" and user.role != "arbitrator",
+                   live_check=page.features.language is not None)
+    if user.role == "arbitrator":
+        notes = []
+        if page.features.conversations:
+            notes = await page.features.conversations.notes_of(page.app, caller=page.caller, dispute_id=d.id)
+        risk = rating = None
+        if page.features.buyer_risk:
+            risk = await optional(lambda: page.features.buyer_risk.buyer_risk(
+                page.app, caller=page.caller, buyer_id=d.buyer_id))
+        if page.features.sellers:
+            rating = await optional(lambda: page.features.sellers.seller_rating(
+                page.app, caller=page.caller, seller_id=d.seller_id))
+        context.update(notes=notes, risk=risk, rating=rating, buyer_history=await reads.buyer_history(page.app, d.buyer_id),
+                       seller_history=await reads.seller_history(page.app, d.seller_id),
+                       target=(d.escalated_at + page.app.policy.days("arbitration_review_target_days")
+                               if d.escalated_at else None),
+                       limit=(d.escalated_at + page.app.policy.days("arbitration_limit_days")
+                              if d.escalated_at else None))
+        return page.render("case.html", **context)
+    return page.render("dispute.html", **context)
+
+
+def _limits(page: Page) -> dict | None:
+    from ombuds.web.routes_dispute_form import _limits as limits
+    return limits(page)
+
+
+async def _command(page: Page, action: Action, d: Dispute):
+    f = page.f
+    message = page.field("message")
+    if action in TEXT_ACTIONS or action in (Action.propose, Action.amend):
+        problem = await check_language(page, message, "message")
+        if problem:
+            raise DomainError("language_not_allowed", problem, "message")
+    if action in (Action.propose, Action.amend):
+        resolution = page.field("resolution") or "refund_only"
+        if resolution not in Resolution.__members__:
+            resolution = "refund_only"
+        try:
+            amount = f.parse_amount(page.field("amount"), d.currency)
+        except ValueError:
+            raise DomainError("invalid_amount", "Write the amount as a number.", "amount") from None
+        return c.Propose(Resolution(resolution), amount, message)
+    if action in TEXT_ACTIONS:
+        return c.Say(message)
+    if action is Action.decide:
+        try:
+            amount = f.parse_amount(page.field("refund_amount"), d.currency)
+        except ValueError:
+            raise DomainError("invalid_amount", "Write the amount as a number.", "refund_amount") from None
+        return c.Decide(amount or 0, page.field("return_required") == "on", page.field("penalise_seller") == "on",
+                        message)
+    if action in (Action.ship_return, Action.reship):
+        return c.Ship(page.field("carrier") or "—", page.field("tracking_number"))
+    if action is Action.confirm_return:
+        condition = page.field("condition")
+        if condition not in ReturnCondition.__members__:
+            raise DomainError("condition_required", "Say in what condition the return arrived.", "condition")
+        return c.ConfirmReturn(ReturnCondition(condition), message)
+    return None
+
+
+DONE = {
+    Action.amend: words.N_("Your request is changed."),
+    Action.propose: words.N_("Your proposal is sent."),
+    Action.accept: words.N_("You accepted the proposal."),
+    Action.reject: words.N_("You rejected the proposal."),
+    Action.withdraw: words.N_("The dispute is withdrawn."),
+    Action.escalate: words.N_("The platform's arbitrators will decide."),
+    Action.argue: words.N_("Your argument is added."),
+    Action.decide: words.N_("The verdict is issued."),
+    Action.agree_verdict: words.N_("Your reply is recorded: you agree."),
+    Action.disagree_verdict: words.N_("Your reply is recorded: you disagree."),
+    Action.ship_return: words.N_("The return's tracking number is recorded."),
+    Action.confirm_return: words.N_("The return is confirmed."),
+    Action.reship: words.N_("The replacement is shipped."),
+}
+
+
+@router.post("/disputes/{dispute_id}/do/{action}")
+async def act(dispute_id: int, action: str, page: PageDep):
+    """One of the actions the dispute page offered (R27)."""
+    page.require("buyer", "seller", "arbitrator")
+    d = await load_dispute(page, dispute_id)
+    if action not in DONE:
+        return page.not_found()
+    what = Action(action)
+    try:
+        await disputes.act(page.app, caller=page.caller, dispute_id=d.id, action=what,
+                           cmd=await _command(page, what, d))
+    except DomainError as exc:
+        page.flash("error", exc.message if exc.code == "language_not_allowed" else page.error_text(exc))
+    else:
+        page.flash("ok", page._(DONE[what]))
+    return page.redirect(f"/disputes/{d.id}")
+
+
+async def attach(page: Page, dispute_id: int, upload) -> bool:
+    evidence = page.features.evidence
+    try:
+        await evidence.check_may_add(page.app, caller=page.caller, dispute_id=dispute_id)
+        await evidence.add_evidence(page.app, page.request.app.state.evidence_store, caller=page.caller,
+                                    dispute_id=dispute_id, upload=evidence.Upload(upload.file, upload.filename),
+                                    max_image_pixels=page.settings.evidence_max_image_pixels)
+    except DomainError as exc:
+        page.flash("error", page.f.gettext("The file %(name)s was not added: %(why)s", name=upload.filename,
+                                           why=page.error_text(exc)))
+        return False
+    page.flash("ok", page.f.gettext("%(name)s is added to the evidence.", name=upload.filename))
+    return True
+
+
+@router.post("/disputes/{dispute_id}/evidence")
+async def add_evidence(dispute_id: int, page: PageDep):
+    page.require("buyer", "seller")
+    d = await load_dispute(page, dispute_id)
+    upload = page.upload("file")
+    if page.features.evidence is None:
+        return page.not_found()
+    if upload is None:
+        page.flash("error", page.error_text(DomainError("file_required", "")))
+    else:
+        await attach(page, d.id, upload)
+    return page.redirect(f"/disputes/{d.id}#evidence")
+
+
+async def _serve(page: Page, evidence_id: int, thumbnail: bool):
+    page.require("buyer", "seller", "arbitrator")
+    evidence = page.features.evidence
+    if evidence is None:
+        return page.not_found()
+    try:
+        sha256, media_type, name = await evidence.evidence_file(page.app, caller=page.caller,
+                                                                evidence_id=evidence_id, thumbnail=thumbnail)
+    except NotFound:
+        return page.not_found()
+    store = page.request.app.state.evidence_store
+    headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=31536000, immutable"}
+    path = store.local_path(sha256)
+    if path is not None:
+        return FileResponse(path, media_type=media_type, filename=name, headers=headers,
+                            content_disposition_type="inline")
+    headers["Content-Disposition"] = f'inline; filename="{name}"'
+    return StreamingResponse(store.stream(sha256), media_type=media_type, headers=headers)
+
+
+@router.get("/evidence/{evidence_id}/file")
+async def evidence_file(evidence_id: int, page: PageDep):
+    return await _serve(page, evidence_id, thumbnail=False)
+
+
+@router.get("/evidence/{evidence_id}/thumbnail")
+async def evidence_thumbnail(evidence_id: int, page: PageDep):
+    return await _serve(page, evidence_id, thumbnail=True)
+
+
+@router.post("/disputes/{dispute_id}/notes")
+async def add_note(dispute_id: int, page: PageDep):
+    """R32: a note only staff see."""
+    page.require("arbitrator")
+    d = await load_dispute(page, dispute_id)
+    if page.features.conversations is None:
+        return page.not_found()
+    try:
+        await page.features.conversations.add_note(page.app, caller=page.caller, dispute_id=d.id,
+                                                   body=page.field("body"))
+    except DomainError as exc:
+        page.flash("error", page.error_text(exc))
+    else:
+        page.flash("ok", page._("Note added (staff only)."))
+    return page.redirect(f"/disputes/{d.id}#notes")
+
+
+def your_move(v: dict) -> bool:
+    """Is the reader the one who must act before the running deadline?"""
+    role, allowed = v["your_role"], set(v["allowed_actions"])
+    if v["deadline"] and v["deadline"]["decides_against"] == role:
+        return True
+    if "agree_verdict" in allowed or "accept" in allowed and v["state"] == "negotiating":
+        return True
+    return role == "arbitrator" and "decide" in allowed
+
+
+async def _rows(page: Page, found: list[Dispute]) -> list[dict]:
+    lines = await reads.lines(page.app, [d.line_id for d in found])
+    names = await reads.people(page.app, {i for d in found for i in (d.buyer_id, d.seller_id)})
+    rows = []
+    for d in found:
+        v = dispute_view(d, page.caller, page.app.policy, page.now)
+        rows.append({"d": d, "v": v, "line": lines.get(d.line_id, {}), "buyer": names.get(d.buyer_id, {}),
+                     "seller": names.get(d.seller_id, {}), "deadline": deadline_box(page, v),
+                     "your_move": your_move(v)})
+    return rows
+
+
+@router.get("/inbox")
+async def inbox(page: PageDep):
+    """The seller's disputes, the nearest respond-by first, with the time left (R12)."""
+    page.require("seller", "buyer")
+    open_ = await queries.list_disputes(page.app, page.caller, state=None, open_only=True, limit=200, after_id=None)
+    closed = await queries.list_disputes(page.app, page.caller, state="closed", open_only=False, limit=200,
+                                         after_id=None)
+    closed.sort(key=lambda d: d.closed_at or d.opened_at, reverse=True)
+    return page.render("inbox.html", open_rows=await _rows(page, open_), closed_rows=await _rows(page, closed[:30]))
+
+
+async def escalated(page: Page) -> list[Dispute]:
+    if hasattr(queries, "arbitration_queue"):
+        return await queries.arbitration_queue(page.app, limit=100, offset=0)
+    return (await page.features.arbitration.queue(page.app, caller=page.caller, limit=100, offset=0)).items
+
+
+@router.get("/arbitration")
+async def arbitration(page: PageDep):
+    """R15: escalated disputes, the nearest deadline first, with target and limit."""
+    page.require("arbitrator")
+    found = await escalated(page)
+    rows = await _rows(page, found)
+    policy = page.app.policy
+    for row in rows:
+        d = row["d"]
+        row["target"] = d.escalated_at + policy.days("arbitration_review_target_days")
+        row["limit"] = d.escalated_at + policy.days("arbitration_limit_days")
+        row["past_target"] = page.now >= row["target"]
+        row["target_left"] = page.f.duration(row["target"] - page.now)
+    return page.render("arbitration.html", rows=rows)

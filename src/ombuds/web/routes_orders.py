@@ -1,0 +1,181 @@
+"""Orders: the buyer's list with protection countdowns (R2, R3), the order page with its
+lines, messages (R4) and what may be disputed (R5, R6, R24); the seller ships and extends;
+refunds with their expected dates (R20)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from ombuds.api.views import order_view
+from ombuds.domain.errors import DomainError, NotFound
+from ombuds.domain.orders import Order, OrderState
+from ombuds.services import orders, queries
+from ombuds.web import reads
+from ombuds.web.pages import Page, PageDep, WebExit, csrf_protect
+
+router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+
+
+def protection(page: Page, o: Order) -> dict:
+    """R2: what the order's countdown says, for its buyer or seller."""
+    f, now = page.f, page.now
+    if o.state is OrderState.paid:
+        return {"kind": "waiting", "text": f.gettext("Waiting for the seller to ship.")}
+    if o.state is OrderState.cancelled:
+        return {"kind": "muted", "text": f.gettext("Cancelled before shipping; the full amount was refunded.")}
+    if o.state is OrderState.shipped:
+        left = o.protection_ends_at - now
+        text = f.gettext("Protection ends in %(left)s", left=f.duration(left))
+        extra = f.gettext("on %(date)s", date=f.date(o.protection_ends_at))
+        if o.protection_extension_days:
+            extra += " · " + f.gettext("extended by the seller by %(days)s",
+                                       days=f.days(o.protection_extension_days))
+        return {"kind": "urgent" if left.days < 7 else "ok", "text": text, "extra": extra,
+                "at": o.protection_ends_at}
+    if o.state is OrderState.completed:
+        left = o.dispute_window_ends_at - now
+        return {"kind": "ok", "text": f.gettext("Disputes can be opened for %(left)s more", left=f.duration(left)),
+                "extra": f.gettext("until %(date)s — the order is complete", date=f.date(o.dispute_window_ends_at)),
+                "at": o.dispute_window_ends_at}
+    return {"kind": "muted", "text": f.gettext("Protection is over"),
+            "extra": f.gettext("You can still complain to the platform about the seller.")}
+
+
+def dispute_window_end(o: Order):
+    if o.state is OrderState.shipped:
+        return o.protection_ends_at
+    if o.state is OrderState.completed:
+        return o.dispute_window_ends_at
+    return None
+
+
+def line_chance(page: Page, o: Order, line_id: int, dispute_id: int | None) -> dict:
+    """May this line still get a dispute (R5, R6)? If not, why, and where to turn (R24)."""
+    f = page.f
+    if dispute_id is not None:
+        return {"may": False, "dispute_id": dispute_id}
+    if o.state is OrderState.paid:
+        return {"may": False, "why": f.gettext("Not shipped yet — nothing to dispute; the order can be cancelled.")}
+    if o.state is OrderState.cancelled:
+        return {"may": False, "why": f.gettext("The order was cancelled and refunded.")}
+    end = dispute_window_end(o)
+    if end is None or page.now >= end:
+        ended = end or o.dispute_window_ends_at or o.closed_at
+        return {"may": False, "complain": True,
+                "why": f.gettext("The time to open a dispute ended on %(date)s.", date=f.date(ended))}
+    return {"may": True}
+
+
+async def load_order(page: Page, order_id: int) -> Order:
+    try:
+        return await orders.get_order(page.app, caller=page.caller, order_id=order_id)
+    except NotFound:
+        raise WebExit(page.not_found()) from None
+
+
+@router.get("/orders")
+async def my_orders(page: PageDep):
+    user = page.require("buyer", "seller")
+    found, disputed = await queries.list_orders(page.app, page.caller, state=None, limit=100, after_id=None)
+    names = await reads.people(page.app, [o.seller_id if user.role == "buyer" else o.buyer_id for o in found])
+    cards = [{"o": o, "v": order_view(o, page.now, disputed), "protection": protection(page, o),
+              "other": names.get(o.seller_id if user.role == "buyer" else o.buyer_id, {}),
+              "disputes": sum(1 for line in o.lines if line.id in disputed)} for o in found]
+    return page.render("orders.html", cards=cards)
+
+
+@router.get("/orders/{order_id}")
+async def order_page(order_id: int, page: PageDep):
+    user = page.require("buyer", "seller", "arbitrator")
+    o = await load_order(page, order_id)
+    disputes = {d.line_id: d for d in await reads.disputes_of_order(page.app, o.id)}
+    names = await reads.people(page.app, [o.buyer_id, o.seller_id])
+    refunds = await queries.list_refunds(page.app, page.caller, order_id=o.id)
+    payouts = await queries.list_payouts(page.app, page.caller, order_id=o.id, limit=200)
+    paid_out = {}
+    for p in payouts:
+        paid_out[p["line_id"]] = paid_out.get(p["line_id"], 0) + p["amount"]
+    refunded = {}
+    for r in refunds:
+        refunded[r["line_id"]] = refunded.get(r["line_id"], 0) + r["amount"]
+    lines = [{"line": line, "dispute": disputes.get(line.id), "paid_out": paid_out.get(line.id),
+              "refunded": refunded.get(line.id),
+              "chance": line_chance(page, o, line.id, disputes[line.id].id if line.id in disputes else None)}
+             for line in o.lines]
+    messages = []
+    if page.features.conversations:
+        messages = await page.features.conversations.order_messages_of(
+            page.app, caller=page.caller, order_id=o.id, after_id=None, limit=200)
+    from ombuds.web.routes_trust import seller_rating
+    rating = await seller_rating(page, o.seller_id) if page.features.sellers else None
+    room = page.app.policy.max_protection_extension_days - o.protection_extension_days
+    return page.render("order.html", o=o, lines=lines, names=names, refunds=refunds, messages=messages,
+                       protection=protection(page, o), extension_room=room,
+                       complain=any(l["chance"].get("complain") for l in lines),
+                       is_buyer=user.id == o.buyer_id, is_seller=user.id == o.seller_id,
+                       message_error=None, rating=rating)
+
+
+async def _order_action(page: Page, order_id: int, action, done: str):
+    page.require("buyer", "seller")
+    await load_order(page, order_id)
+    try:
+        await action()
+    except DomainError as exc:
+        page.flash("error", page.error_text(exc))
+    else:
+        page.flash("ok", done)
+    return page.redirect(f"/orders/{order_id}")
+
+
+@router.post("/orders/{order_id}/confirm")
+async def confirm(order_id: int, page: PageDep):
+    return await _order_action(page, order_id, lambda: orders.confirm_receipt(
+        page.app, caller=page.caller, order_id=order_id),
+        page._("Receipt confirmed. The seller is paid for every line not in dispute."))
+
+
+@router.post("/orders/{order_id}/cancel")
+async def cancel(order_id: int, page: PageDep):
+    return await _order_action(page, order_id, lambda: orders.cancel(
+        page.app, caller=page.caller, order_id=order_id),
+        page._("The order is cancelled; the full amount is refunded."))
+
+
+@router.post("/orders/{order_id}/ship")
+async def ship(order_id: int, page: PageDep):
+    return await _order_action(page, order_id, lambda: orders.ship(
+        page.app, caller=page.caller, order_id=order_id, carrier=page.field("carrier") or "—",
+        tracking_number=page.field("tracking_number")),
+        page._("Shipped. The buyer's protection has started."))
+
+
+@router.post("/orders/{order_id}/extend")
+async def extend(order_id: int, page: PageDep):
+    days = page.field("days")
+
+    async def run():
+        if not days.isdigit():
+            raise DomainError("invalid_extension", "Extend by at least one day.", "days")
+        await orders.extend_protection(page.app, caller=page.caller, order_id=order_id, days=int(days))
+    return await _order_action(page, order_id, run, page._("The buyer's protection is extended."))
+
+
+@router.post("/orders/{order_id}/messages")
+async def post_message(order_id: int, page: PageDep):
+    """R4: buyer and seller write to each other on the order."""
+    conversations = page.features.conversations
+    if conversations is None:
+        return page.not_found()
+    return await _order_action(page, order_id, lambda: conversations.post_order_message(
+        page.app, caller=page.caller, order_id=order_id, body=page.field("body")),
+        page._("Message sent."))
+
+
+@router.get("/refunds")
+async def refunds(page: PageDep):
+    """R20: each refund with the dates it is expected to land between."""
+    page.require("buyer", "seller")
+    found = await queries.list_refunds(page.app, page.caller, limit=200)
+    titles = await reads.lines(page.app, [r["line_id"] for r in found])
+    return page.render("refunds.html", refunds=found, titles=titles)

@@ -1,0 +1,141 @@
+"""A real ``ombuds serve`` process and Debian's Chromium driven by Playwright.
+
+The server runs on the per-test database (SQLite and PostgreSQL) with the manual clock on
+the Monday the other tests use, and with the in-process dispatcher on, so the local mailbox
+fills as it would in the demo. Chromium is ``/usr/bin/chromium`` (``make install`` puts it
+there with apt); Playwright's own browser download is never used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import MARKETPLACE_KEY, T0
+from tests.e2e.conftest import OMBUDS_CLI, START_TIMEOUT, _log, free_port
+from tests.factories import Marketplace
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: `make install` (apt-get install chromium) puts it there")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class Site:
+    url: str
+    database_url: str
+    http: httpx.Client
+    market: Marketplace
+    backend: str
+    browser: object
+
+    def set_password(self, user_id: int, password: str = PASSWORD) -> None:
+        """What an operator does for a user registered over the API (``ombuds.web.accounts``)."""
+        from ombuds.api.app import build_ombuds
+        from ombuds.settings import Settings
+        from ombuds.web.accounts import set_password
+
+        async def run():
+            app = build_ombuds(Settings(database_url=self.database_url, clock="manual"))
+            try:
+                await set_password(app, user_id=user_id, password=password)
+            finally:
+                await app.engine.dispose()
+        # Playwright's sync API keeps an event loop on this thread: run ours on another.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(lambda: asyncio.run(run())).result()
+
+    def visitor(self, *, locale: str = "en-US", phone: bool = False, javascript: bool = True):
+        viewport = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 900}
+        context = self.browser.new_context(base_url=self.url, locale=locale, viewport=viewport,
+                                           java_script_enabled=javascript,
+                                           device_scale_factor=2 if phone else 1)
+        context.set_default_timeout(15_000)
+        return context.new_page()
+
+    def person(self, email: str, *, locale: str = "en-US", password: str | None = None, **kw):
+        """A browser of its own, signed in — with a password, or from the demo's list."""
+        page = self.visitor(locale=locale, **kw)
+        page.goto("/signin")
+        if password:
+            page.fill("input[name=email]", email)
+            page.fill("input[name=password]", password)
+            page.click("form[action='/signin'] button[type=submit]")
+        else:
+            page.click(f"form[action='/signin/demo'] button:has-text('{email}')")
+        page.wait_for_load_state()
+        assert "/signin" not in page.url, f"{email} could not sign in"
+        return page
+
+    def screenshot(self, page, name: str) -> None:
+        """Written once per run (the SQLite one): docs/screenshots/<name>.png."""
+        if self.backend == "sqlite":
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def site(request, tmp_path, browser):
+    database_url = request.getfixturevalue(f"{request.param}_url")
+    env = {**os.environ, "OMBUDS_DATABASE_URL": database_url, "OMBUDS_CLOCK": "manual",
+           "OMBUDS_CLOCK_START": T0.isoformat().replace("+00:00", "Z"),
+           "OMBUDS_MARKETPLACE_KEY": MARKETPLACE_KEY, "OMBUDS_WORKER_IN_PROCESS": "true",
+           "OMBUDS_SWEEP_INTERVAL_SECONDS": "0.2", "OMBUDS_EVIDENCE_DIR": str(tmp_path / "evidence")}
+    subprocess.run([str(OMBUDS_CLI), "migrate"], env=env, cwd=tmp_path, check=True, timeout=120,
+                   capture_output=True)
+    port = free_port()
+    log = tmp_path / "server.log"
+    with open(log, "wb") as out:
+        server = subprocess.Popen([str(OMBUDS_CLI), "serve", "--port", str(port)], env=env, cwd=tmp_path,
+                                  stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        give_up = time.monotonic() + START_TIMEOUT
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"ombuds serve exited with {server.returncode}:\n{_log(log)}")
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2, trust_env=False).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > give_up:
+                pytest.fail(f"ombuds serve did not answer /healthz in {START_TIMEOUT}s:\n{_log(log)}")
+            time.sleep(0.2)
+        with httpx.Client(base_url=url, timeout=30, trust_env=False) as http:
+            yield Site(url, database_url, http, Marketplace(http, MARKETPLACE_KEY), request.param, browser)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=15)
+        problems = [line for line in _log(log).splitlines() if "Traceback" in line]
+        assert not problems, f"the server logged errors:\n{_log(log)}"
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)

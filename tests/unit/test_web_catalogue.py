@@ -1,0 +1,47 @@
+"""The Russian catalogue of the web pages is complete and keeps every placeholder."""
+
+from __future__ import annotations
+
+import re
+
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.pofile import read_po
+
+from ombuds.web.i18n import CATALOGUES, formatter
+
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+
+
+def page_strings() -> set:
+    """What the templates and the web modules mark for translation (as pybabel extracts it)."""
+    keywords = {**DEFAULT_KEYWORDS, "N_": None}
+    found = extract_from_dir(str(CATALOGUES.parent), [("**.py", "python"), ("**/templates/**.html", "jinja2")],
+                             {"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}, keywords)
+    return {message for _, _, message, _, _ in found}
+
+
+def test_every_page_string_has_a_russian_translation_with_the_same_placeholders():
+    wanted = page_strings()
+    assert len(wanted) > 300
+    with open(CATALOGUES / "ru" / "LC_MESSAGES" / "messages.po", "rb") as f:
+        catalogue = {m.id: m for m in read_po(f) if m.id}
+    assert not sorted(map(str, wanted - catalogue.keys())), "untranslated strings: run the catalogue update"
+    for msgid, m in catalogue.items():
+        singular = msgid[0] if isinstance(msgid, tuple) else msgid
+        forms = m.string if isinstance(m.string, tuple) else (m.string,)
+        assert all(forms), f"empty translation of {msgid!r}"
+        for form in forms:
+            assert set(PLACEHOLDER.findall(form)) <= set(PLACEHOLDER.findall(singular)) | {"num"}, msgid
+
+
+def test_durations_money_and_dates_follow_the_locale():
+    en, ru = formatter("en"), formatter("ru")
+    from datetime import timedelta
+    assert en.duration(timedelta(days=23)) == "23 days"
+    assert ru.duration(timedelta(days=23)) == "23 дня"
+    assert ru.duration(timedelta(days=1, hours=4)) == "1 день 4 часа"
+    assert en.duration(timedelta(hours=5, minutes=10)) == "5 hours 10 minutes"
+    assert en.money(1850, "USD") == "$18.50" and ru.money(1850, "USD") == "18,50\xa0$"
+    assert en.parse_amount("18,50", "USD") == 1850 and en.parse_amount("3", "USD") == 300
+    assert ru.gettext("Protection ends in %(left)s", left=ru.duration(timedelta(days=60))) == \
+        "Защита закончится через 60 дней"
