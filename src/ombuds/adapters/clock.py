@@ -6,6 +6,7 @@ the database, so the server, the worker and ``ombuds clock advance`` agree on it
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Protocol
 
@@ -33,6 +34,24 @@ class WallClock:
         return wall_now()
 
 
+# One request is one instant: a manual clock read once per request (see ``request_instant``).
+_instant: ContextVar[dict | None] = ContextVar("ombuds_request_instant", default=None)
+
+
+class RequestInstant:
+    """ASGI middleware: the manual clock is read at most once per request."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        token = _instant.set({})
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _instant.reset(token)
+
+
 class ManualClock:
     """Stands still until advanced; advancing is done by :func:`ombuds.services.clock.advance`."""
 
@@ -43,6 +62,15 @@ class ManualClock:
         self._start = start
 
     async def now(self) -> datetime:
+        seen = _instant.get()
+        if seen is not None and "now" in seen:
+            return seen["now"]
+        value = await self._read()
+        if seen is not None:
+            seen["now"] = value
+        return value
+
+    async def _read(self) -> datetime:
         async with self._engine.connect() as conn:
             value = (await conn.execute(select(clock.c.now).where(clock.c.id == 1))).scalar()
             if value is None:
@@ -52,6 +80,9 @@ class ManualClock:
             return value
 
     async def set(self, value: datetime) -> None:
-        await self.now()  # makes sure the row exists
+        await self._read()  # makes sure the row exists
         async with write_transaction(self._engine) as conn:
             await conn.execute(update(clock).where(clock.c.id == 1).values(now=value))
+        seen = _instant.get()
+        if seen is not None:
+            seen["now"] = value

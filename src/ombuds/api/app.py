@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 from ombuds.api.responses import FastJSONResponse as ORJSONResponse
 
 from ombuds import __version__
-from ombuds.adapters.clock import ManualClock, WallClock
+from ombuds.adapters.clock import ManualClock, RequestInstant, WallClock
 from ombuds.adapters.payments import SimulatedProvider
 from ombuds.api import errors, routes_disputes, routes_money, routes_orders, routes_system
 from ombuds.api.idempotency import IdempotencyMiddleware
@@ -68,6 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.clock == "manual":
         app.include_router(routes_system.clock_router())
     app.add_middleware(IdempotencyMiddleware)
+    if settings.clock == "manual":
+        app.add_middleware(RequestInstant)
 
     @app.get("/", include_in_schema=False)
     async def home() -> RedirectResponse:

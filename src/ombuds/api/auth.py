@@ -38,5 +38,5 @@ async def get_caller(request: Request) -> Caller:
     return caller
 
 
-def app_state(request: Request) -> Ombuds:
+async def app_state(request: Request) -> Ombuds:  # async: no thread-pool hop per request
     return request.app.state.ombuds

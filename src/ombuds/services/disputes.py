@@ -55,7 +55,7 @@ async def _open_dispute(app: Ombuds, caller: Caller, cmd: c.OpenDispute) -> Disp
             line = order.line(cmd.line_id)
             dispute = engine.open_dispute(order, line, cmd, now=now, policy=app.policy,
                                           line_has_dispute=line.id in disputed)
-        await uow.repo.save_order(order, now)  # bumps the version: races with completion lose
+        await uow.repo.touch_order(order)  # races with the order's completion: one loses
         await uow.repo.add_dispute(dispute)
         await uow.commit()
     return dispute

@@ -81,6 +81,15 @@ class Repository:
         disputed = {r.line_id: r.dispute_id for r in rows if r.dispute_id is not None}
         return row_to_order(rows[0], lines), disputed
 
+    async def touch_order(self, o: Order) -> None:
+        """Claim the order unchanged: a concurrent change of it (its completion) makes this fail."""
+        result = await self.conn.execute(
+            update(t.orders).where(t.orders.c.id == o.id, t.orders.c.version == o.version)
+            .values(version=t.orders.c.version + 1))
+        if result.rowcount != 1:
+            raise MovedOn("order", await self._state(t.orders, o.id))
+        o.version += 1
+
     async def save_order(self, o: Order, now: datetime) -> None:
         result = await self.conn.execute(
             update(t.orders).where(t.orders.c.id == o.id, t.orders.c.version == o.version)
