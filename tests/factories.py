@@ -201,3 +201,14 @@ class Marketplace:
     def count(self, path: str, **params) -> int:
         """How many items the marketplace sees at a list endpoint (counts rows through the API)."""
         return len(self.platform.get(path, params={"limit": 200, **params})["items"])
+
+    # Added for the money tests -----------------------------------------------------------
+
+    def open_dispute_with(self, buyer: Person, order: dict, line: int = 0, *, expect: int = 201,
+                          **fields) -> dict:
+        """Like :meth:`open_dispute`, with any further field of the form, e.g. ``refund_to``
+        ("platform_balance", R31)."""
+        body = {"order_id": order["id"], "line_id": order["lines"][line]["id"], "received": True,
+                "reason": "missing_items", "resolution": "refund_only",
+                "description": "One item is missing from the parcel.", **fields}
+        return buyer.post("/disputes", body, expect=expect)

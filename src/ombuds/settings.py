@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     # E-mail (R23). No SMTP host: messages go to the local mailbox shown at /mailbox.
     smtp_host: str = ""
+    mailbox_page: bool = False  # serve /mailbox without SMTP outside the demo (it has no sign-in)
     smtp_port: int = 587
     smtp_user: str = ""
     smtp_password: str = ""

@@ -12,6 +12,7 @@ from ombuds.api.responses import FastJSONResponse as ORJSONResponse
 
 from ombuds import __version__
 from ombuds.adapters.clock import ManualClock, RequestInstant, WallClock
+from ombuds.adapters.language import get_checker
 from ombuds.adapters.payments import SimulatedProvider
 from ombuds.api import errors, routes_disputes, routes_money, routes_orders, routes_system
 from ombuds.api.idempotency import IdempotencyMiddleware
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(get_checker)  # R9's detector, built once, before the first request
         worker = None
         if settings.worker_in_process and settings.clock == "wall":
             from ombuds.services.dispatch import DispatchConfig

@@ -110,7 +110,10 @@ async def list_webhook_deliveries(endpoint_id: int, caller: CallerDep, app: AppD
 
 
 def _mailbox_open(request: Request) -> None:
-    if request.app.state.settings.smtp_host:
+    """Shown only without SMTP, and only in the demo (manual clock) or when the operator
+    turns it on: it has no sign-in, so it must not be open on a production server."""
+    settings = request.app.state.settings
+    if settings.smtp_host or not (settings.clock == "manual" or settings.mailbox_page):
         raise NotFound("mailbox")
 
 

@@ -155,9 +155,9 @@ def _apply(d: Dispute, row: Transition, actor: Actor, actor_id: int | None, cmd:
     d.new_timeline.append(TimelineEntry(now, actor, actor_id, row.action, before, d.state,
                                         deadline, deadline_at, details))
     d.new_events.append(Event(f"dispute.{row.action.value}", "dispute", d.id or 0,
-                              _event_data(d, row.action.value, from_state=before.value)))
+                              _event_data(d, row.action.value, from_state=before.value), now))
     if d.state is DisputeState.closed:
-        d.new_events.append(Event("dispute.closed", "dispute", d.id or 0, _event_data(d, "closed")))
+        d.new_events.append(Event("dispute.closed", "dispute", d.id or 0, _event_data(d, "closed"), now))
 
 
 def _enter(d: Dispute, state: DisputeState, now: datetime, policy: Policy) -> None:
@@ -178,7 +178,7 @@ def _remind(d: Dispute) -> None:
     d.new_timeline.append(TimelineEntry(at, Actor.system, None, "reminder", d.state, d.state,
                                         d.deadline, d.deadline_at, {"to": timer.against.value}))
     d.new_events.append(Event("dispute.deadline_reminder", "dispute", d.id or 0,
-                              _event_data(d, "reminder", remind=timer.against.value)))
+                              _event_data(d, "reminder", remind=timer.against.value), at))
 
 
 def fire_due(d: Dispute, *, now: datetime, policy: Policy) -> list[str]:

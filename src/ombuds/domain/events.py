@@ -15,7 +15,7 @@ class Event:
     aggregate: str  # "order" or "dispute"
     aggregate_id: int
     data: dict[str, Any] = field(default_factory=dict)
-
+    at: datetime | None = None  # when it happened, if not when it is written
 
 @dataclass(frozen=True, slots=True)
 class TimelineEntry:

@@ -97,11 +97,12 @@ class SellerRating:
 
     @property
     def dispute_rate(self) -> float | None:
-        return _ratio(self.disputed_orders, self.orders)
+        # Disputes in the window may concern orders from before it: never above 100%.
+        return _ratio(self.disputed_orders, max(self.orders, self.disputed_orders))
 
     @property
     def lost_ratio(self) -> float | None:
-        return _ratio(self.lost_orders, self.orders)
+        return _ratio(self.lost_orders, max(self.orders, self.lost_orders))
 
     @property
     def resolved_without_arbitration_share(self) -> float | None:

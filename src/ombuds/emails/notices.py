@@ -121,11 +121,12 @@ DISPUTE_HAPPENED = {
     "return_not_shipped": N_("the return was not shipped in time"),
     "return_not_confirmed": N_("the seller did not confirm the return in time"),
     "reminder": N_("reminder: a deadline is near"),
+    "evidence_added": N_("new evidence was added"),
     "closed": N_("dispute closed"),
 }
 # Events that only complete the change before them: the agreement executing, the close.
 DISPUTE_FOLLOWERS = {"execute", "closed"}
-FOLLOWERS = {"payout.due"}
+FOLLOWERS = {"payout.made"}
 # Staff matters (R15): the arbitrators' own targets are not the parties' business.
 DISPUTE_TOLD_TO_NOBODY = {"review_target_passed", "review_limit_passed"}
 
@@ -223,7 +224,8 @@ ORDER_NOTICES = {
                                    "dispute_window_ends_at"),
     "order.closed": OrderNotice(N_("the time to open a dispute is over"), (BUYER,)),
     "order.cancelled": OrderNotice(N_("order cancelled; the buyer is refunded in full"), PARTIES),
-    "payout.due": OrderNotice(N_("payment released to the seller"), (SELLER,)),
+    "payout.made": OrderNotice(N_("payment released to the seller"), (SELLER,)),
+    "order.message": OrderNotice(N_("a new message about the order"), PARTIES),
 }
 
 SUBJECT = {"dispute": N_("Dispute #{id}: {happened}"), "order": N_("Order #{id}: {happened}")}

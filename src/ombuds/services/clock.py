@@ -26,6 +26,6 @@ async def advance(app: Ombuds, delta: timedelta) -> tuple[datetime, int]:
     if delta < timedelta(0):
         raise DomainError("invalid_duration", "Time only moves forward.", "duration")
     target = await app.now() + delta
+    await app.clock.set(target)  # first, so whatever the sweep sets off is stamped with it
     fired = await sweep(app, until=target)
-    await app.clock.set(target)
     return target, fired

@@ -237,7 +237,7 @@ class Repository:
     @staticmethod
     def _outbox_row(e: Event, aggregate_id: int, now: datetime) -> dict:
         return {"type": e.type, "aggregate": e.aggregate, "aggregate_id": aggregate_id,
-                "payload": {**e.data, f"{e.aggregate}_id": aggregate_id}, "created_at": now}
+                "payload": {**e.data, f"{e.aggregate}_id": aggregate_id}, "created_at": e.at or now}
 
     async def lock_orders(self, order_ids: set[int]) -> list[Order]:
         """Load (and on PostgreSQL lock, in id order, so workers never deadlock) several orders."""

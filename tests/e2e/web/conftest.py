@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from tests.conftest import MARKETPLACE_KEY, T0
+from tests.databases import IN_CI
 from tests.e2e.conftest import OMBUDS_CLI, START_TIMEOUT, _log, free_port
 from tests.factories import Marketplace
 
@@ -31,11 +32,14 @@ SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # not longer: Playwright's sync API holds an event loop open
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: `make install` (apt-get install chromium) puts it there")
-    sync_api = pytest.importorskip("playwright.sync_api")
+        missing = f"{CHROMIUM} is missing: `make browser` (apt-get install chromium) puts it there"
+        if IN_CI:
+            pytest.fail(missing)
+        pytest.skip(missing)
+    from playwright import sync_api
     with sync_api.sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium

@@ -1,7 +1,7 @@
 """conversations and evidence: order messages (R4), staff notes (R32), evidence (R10, R22)
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0003
 """
 from alembic import op
 import sqlalchemy as sa

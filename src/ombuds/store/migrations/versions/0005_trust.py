@@ -1,7 +1,7 @@
 """trust: seller penalties and flags (R21), complaints (R24), staff alerts (R15)
 
 Revision ID: 0005
-Revises: 0001
+Revises: 0004
 """
 from alembic import op
 import sqlalchemy as sa

@@ -1,7 +1,7 @@
 """web pages: users' passwords (argon2) and the secret that signs session cookies
 
 Revision ID: 0006
-Revises: 0001
+Revises: 0005
 """
 from alembic import op
 import sqlalchemy as sa
