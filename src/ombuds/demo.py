@@ -21,7 +21,7 @@ from ombuds.services.orders import NewLine
 from ombuds.services.users import create_user
 from ombuds.settings import Settings
 from ombuds.store.tables import users
-from ombuds.web.accounts import set_demo_passwords
+from ombuds.services.accounts import set_demo_passwords
 
 PEOPLE = [
     ("Anna Petrova", "anna@example.ru", "buyer", "RU", "ru"),

@@ -398,3 +398,13 @@ def test_a_missing_body_is_refused_with_a_readable_message(market, pair):
     body = assert_error(r, 422, "invalid_request", None)
     assert "None" not in body["message"]
     assert market.count("/orders") == 0
+
+
+def test_the_marketplace_sets_a_web_password_for_a_user_registered_over_the_api(market):
+    buyer = market.buyer()
+    done = market.platform.post(f"/users/{buyer.id}/password", {"password": "a long enough one"})
+    assert done == {"user_id": buyer.id, "password_set": True}
+    short = market.platform.post(f"/users/{buyer.id}/password", {"password": "short"}, expect=422)
+    assert short.json()["code"] == "password_too_short" and short.json()["field"] == "password"
+    assert buyer.post(f"/users/{buyer.id}/password", {"password": "a long enough one"},
+                      expect=403).json()["code"] == "marketplace_only"

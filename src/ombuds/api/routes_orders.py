@@ -10,7 +10,7 @@ from ombuds.api import schemas
 from ombuds.api.auth import app_state, get_caller
 from ombuds.api.views import order_view
 from ombuds.domain.errors import Forbidden
-from ombuds.services import orders, queries
+from ombuds.services import accounts, orders, queries
 from ombuds.services.context import Caller, Ombuds
 from ombuds.services.users import create_user
 
@@ -26,6 +26,15 @@ async def register_user(body: schemas.NewUser, caller: CallerDep, app: AppDep) -
         raise Forbidden("marketplace_only", "Only the marketplace registers users.")
     user, token = await create_user(app, **body.model_dump())
     return {**user, "created_at": user["created_at"].isoformat(), "token": token}
+
+
+@router.post("/users/{user_id}/password", tags=["users"])
+async def set_password(user_id: int, body: schemas.NewPassword, caller: CallerDep, app: AppDep) -> dict:
+    """Set a user's password for the web pages (marketplace key), e.g. after registering them."""
+    if not caller.is_platform:
+        raise Forbidden("marketplace_only", "Only the marketplace sets passwords.")
+    await accounts.set_password(app, user_id=user_id, password=body.password)
+    return {"user_id": user_id, "password_set": True}
 
 
 @router.get("/me", tags=["users"])

@@ -19,6 +19,10 @@ class NewUser(Body):
     language: str = Field("en", description="en or ru")
 
 
+class NewPassword(Body):
+    password: str = Field(min_length=1, max_length=200)
+
+
 class NewLine(Body):
     title: str = Field(min_length=1, max_length=500)
     unit_price: int = Field(ge=0, description="minor units")

@@ -18,7 +18,7 @@ from ombuds import __version__
 from ombuds.domain.errors import DomainError
 from ombuds.services.context import Caller, Ombuds
 from ombuds.web import words
-from ombuds.web.accounts import WebUser, get_user
+from ombuds.services.accounts import WebUser, get_user
 from ombuds.web.features import Features
 from ombuds.web.i18n import N_, LANGUAGE_NAMES, Formatter, formatter, from_accept_language, pick_language
 from ombuds.web.sessions import CSRF_FIELD, CSRF_HEADER, Session

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 
 from ombuds.domain.errors import DomainError
 from ombuds.services import clock as clock_service
-from ombuds.web import accounts
+from ombuds.services import accounts
 from ombuds.web.i18n import LANGUAGES
 from ombuds.web.pages import LANG_COOKIE, PageDep, csrf_protect
 

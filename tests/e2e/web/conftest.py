@@ -59,7 +59,7 @@ class Site:
         """What an operator does for a user registered over the API (``ombuds.web.accounts``)."""
         from ombuds.api.app import build_ombuds
         from ombuds.settings import Settings
-        from ombuds.web.accounts import set_password
+        from ombuds.services.accounts import set_password
 
         async def run():
             app = build_ombuds(Settings(database_url=self.database_url, clock="manual"))

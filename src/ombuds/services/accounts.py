@@ -1,4 +1,4 @@
-"""Passwords for the web pages (argon2) and who a signed-in user is.
+"""Passwords for the web pages (argon2) and who a signed-in user is (a service: no web imports).
 
 Users are registered by the marketplace (``POST /api/v1/users``); a password is set for
 them here — by the operator, by the demo seed, or by the user on the account page. Only the
