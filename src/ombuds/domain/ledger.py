@@ -114,10 +114,14 @@ class RefundSource:
     commission_back: int
 
 
-def refund_source(amount: int, escrow_balance: int, commission_bps: int) -> RefundSource:
+def refund_source(amount: int, escrow_balance: int, *, paid_out: int = 0,
+                  commission_taken: int = 0) -> RefundSource:
+    """``paid_out`` and ``commission_taken``: the line's payout, if any. The commission given
+    back is the share actually taken on it (whatever the policy says today), rounded down."""
     from_escrow = min(amount, max(escrow_balance, 0))
     from_seller = amount - from_escrow
-    return RefundSource(from_escrow, from_seller, commission_on(from_seller, commission_bps))
+    back = from_seller * commission_taken // paid_out if paid_out else 0
+    return RefundSource(from_escrow, from_seller, min(back, commission_taken))
 
 
 def refund_issued(*, refund_id: int, order: Order, line_id: int | None, amount: int,

@@ -76,10 +76,12 @@ async def issue_refund(repo: Repository, *, order: Order, line_id: int | None, a
         "destination": destination, "reason": reason, "idempotency_key": f"refund-{uuid.uuid4().hex}",
         "created_at": now, "expected_earliest": earliest, "expected_latest": latest,
         "next_attempt_at": None if to_balance else now})
-    held = 0
+    held, paid_out, commission_taken = 0, 0, 0
     if line_id is not None:
         held = (await repo.balances([ledger.escrow(line_id)]))[ledger.escrow(line_id)]
-    source = ledger.refund_source(amount, held, policy.commission_bps)
+        if amount > held:  # the line was paid out: R30 credits back the commission it took
+            paid_out, commission_taken = await repo.payout_of_line(line_id)
+    source = ledger.refund_source(amount, held, paid_out=paid_out, commission_taken=commission_taken)
     await repo.post(ledger.refund_issued(refund_id=refund_id, order=order, line_id=line_id, amount=amount,
                                          source=source, dispute_id=dispute_id), now)
     data = {"refund_id": refund_id, "order_id": order.id, "dispute_id": dispute_id,
@@ -113,16 +115,24 @@ async def refund_cancelled_order(repo: Repository, order: Order, now: datetime, 
 
 # The provider's side: submitting refunds and recording settlement -------------------------
 
-async def submit_due_refunds(repo: Repository, provider: PaymentProvider, now: datetime, limit: int) -> int:
-    """Send due refunds to the provider; failures back off and, in the end, reach the operator."""
+async def submit_due_refunds(repo: Repository, provider: PaymentProvider, policy: Policy, now: datetime,
+                             limit: int) -> int:
+    """Send due refunds to the provider; failures back off and, in the end, reach the operator.
+
+    A refund is sent at the moment it fell due (a timely worker); one sent later than the day
+    it was issued — a retry — gets its R20 window counted again from that day."""
     q = (select(t.refunds, t.users.c.country).join(t.users, t.users.c.id == t.refunds.c.buyer_id)
          .where(t.refunds.c.next_attempt_at <= now).order_by(t.refunds.c.next_attempt_at).limit(limit))
     if repo.locks_rows:
         q = q.with_for_update(of=t.refunds, skip_locked=True)
     rows = (await repo.conn.execute(q)).all()
     for r in rows:
-        request = RefundRequest(r.idempotency_key, r.amount, r.currency, r.payment_method, r.created_at,
-                                r.expected_earliest, r.expected_latest, r.country)
+        sent_at, earliest, latest = r.next_attempt_at, r.expected_earliest, r.expected_latest
+        if sent_at.date() != r.created_at.date():
+            window = policy.refund_windows[r.payment_method]
+            earliest, latest = refund_window(sent_at.date(), window.earliest, window.latest, r.country)
+        request = RefundRequest(r.idempotency_key, r.amount, r.currency, r.payment_method, sent_at,
+                                earliest, latest, r.country)
         try:
             sent = await provider.create_refund(request)
         except ProviderError as exc:
@@ -130,7 +140,7 @@ async def submit_due_refunds(repo: Repository, provider: PaymentProvider, now: d
             continue
         await repo.conn.execute(update(t.refunds).where(t.refunds.c.id == r.id).values(
             provider_ref=sent.reference, settles_at=sent.settles_at, next_attempt_at=None,
-            attempts=r.attempts + 1, last_error=None))
+            attempts=r.attempts + 1, last_error=None, expected_earliest=earliest, expected_latest=latest))
     return len(rows)
 
 

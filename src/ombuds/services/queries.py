@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, false, func, or_, select
 
 from ombuds.domain.disputes import Dispute, DisputeState
 from ombuds.domain.orders import Order
@@ -99,11 +99,24 @@ async def list_refunds(app: Ombuds, caller: Caller, *, order_id: int | None = No
         q = q.where(t.refunds.c.id == refund_id)
     if buyer_id:
         q = q.where(t.refunds.c.buyer_id == buyer_id)
-    q = q.order_by(t.refunds.c.id.desc()).limit(limit if not status else 10 * limit)
+    if status:
+        q = q.where(_status_is(status, settled.c.settled_at))
+    q = q.order_by(t.refunds.c.id.desc()).limit(limit)
     async with app.engine.connect() as conn:
         rows = (await conn.execute(q)).all()
-    found = [refund_view(r) for r in rows]
-    return [r for r in found if not status or r["status"] == status][:limit]
+    return [refund_view(r) for r in rows]
+
+
+def _status_is(status: str, settled_at):
+    """``refund_status`` as SQL, so a filter finds every match, however old."""
+    r = t.refunds.c
+    unsettled = settled_at.is_(None)
+    return {
+        "settled": settled_at.is_not(None),
+        "submitted": and_(unsettled, r.provider_ref.is_not(None)),
+        "pending": and_(unsettled, r.provider_ref.is_(None), r.next_attempt_at.is_not(None)),
+        "failed": and_(unsettled, r.provider_ref.is_(None), r.next_attempt_at.is_(None)),
+    }.get(status, false())
 
 
 def refund_view(r) -> dict:

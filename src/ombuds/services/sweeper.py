@@ -48,7 +48,7 @@ async def sweep_batch(app: Ombuds, *, until: datetime, batch: int = BATCH) -> in
             await money.pay_out(uow.repo, order, max(d.closed_at for d in mine), app.policy)
         for order in await uow.repo.due_orders(until, batch):
             fired += await catch_up(uow.repo, order, until, app.policy)
-        fired += await money.submit_due_refunds(uow.repo, app.payments, until, batch)
+        fired += await money.submit_due_refunds(uow.repo, app.payments, app.policy, until, batch)
         fired += await money.settle_due_refunds(uow.repo, until, batch)
         fired += await sweep_complaints(uow, until, batch, app.policy)  # R15, R21, R24
         await uow.commit()

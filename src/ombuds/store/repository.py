@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ombuds.domain.disputes import Dispute
 from ombuds.domain.errors import Conflict
 from ombuds.domain.events import Event
+from ombuds.domain import ledger
 from ombuds.domain.ledger import JournalEntry
 from ombuds.domain.orders import Order
 from ombuds.store import tables as t
@@ -199,6 +200,16 @@ class Repository:
                                         .group_by(t.postings.c.account))).all()
         found = {account: int(total) for account, total in rows}
         return {a: found.get(a, 0) for a in accounts}
+
+    async def payout_of_line(self, line_id: int) -> tuple[int, int]:
+        """(amount taken from escrow, commission taken) by the line's payout; (0, 0) if none."""
+        rows = (await self.conn.execute(
+            select(t.postings.c.account, t.postings.c.amount)
+            .join(t.journal_entries, t.journal_entries.c.id == t.postings.c.entry_id)
+            .where(t.journal_entries.c.kind == "payout", t.journal_entries.c.line_id == line_id))).all()
+        paid = -sum(a for account, a in rows if account == ledger.escrow(line_id))
+        commission = sum(a for account, a in rows if account == ledger.COMMISSION)
+        return paid, commission
 
     async def add_refund(self, row: dict) -> int:
         refund_id = (await self.conn.execute(insert(t.refunds).values(**row).returning(t.refunds.c.id))).scalar_one()
