@@ -30,6 +30,7 @@ test: install browser
 
 ## Benchmarks beside their baselines (needs PostgreSQL and pgbench).
 bench: install
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(VENV)/bin/python -m bench.run_all
 
 ## Regenerate the lifecycle table in docs/architecture.md from the code.

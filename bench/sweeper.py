@@ -1,0 +1,197 @@
+"""The sweeper applying due deadlines, beside set-based SQL making the same change.
+
+A scratch database gets N disputes awaiting the seller whose "respond by" deadline has
+passed (one per single-line order: the common case). Identical copies are made with
+``CREATE DATABASE … TEMPLATE``; on one, :func:`ombuds.services.sweeper.sweep` applies the
+deadlines (R12: the seller's silence refunds the buyer and closes the dispute); on the
+others, set-based SQL does it in one statement:
+
+- the UPDATE: ``UPDATE disputes SET state='closed', … WHERE state='awaiting_seller' AND
+  deadline_at <= now`` — the dispute rows only (the goal's baseline);
+- the UPDATE with its trail: the same, plus the two timeline entries and three outbox rows
+  a silent seller's dispute gets, from ``UPDATE … RETURNING`` in one statement.
+
+The sweeper also writes money rows (refunds, and whatever the ledger adds); the row counts
+it wrote are printed beside the baselines' so the difference in work is in plain sight.
+
+    .venv/bin/python -m bench.sweeper [--disputes 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from datetime import datetime, timedelta
+
+import psycopg
+
+from ombuds.api.app import build_ombuds
+from ombuds.services.sweeper import sweep
+from ombuds.store import tables as t
+
+from bench.processes import CpuMeter, time_limit
+from bench.scratch import backend_pids, scratch_database
+from bench.seed import migrated_market, seed_due_disputes, settings_for
+
+DISPUTES = 20_000
+TABLES = ("disputes", "timeline", "outbox", "refunds", "journal_entries", "postings", "payouts",
+          "provider_refunds")
+
+
+async def _seed(url: str, n: int) -> datetime:
+    app, market = await migrated_market(url, lines=n, lines_per_order=1)
+    try:
+        return await seed_due_disputes(app, market)
+    finally:
+        await app.engine.dispose()
+
+
+def _vacuum(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+
+
+def _counts(url: str) -> dict[str, int]:
+    with psycopg.connect(url) as conn:
+        found = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        counts = {name: conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+                  for name in TABLES if name in found}
+        counts["closed disputes"] = conn.execute(
+            "SELECT count(*) FROM disputes WHERE state = 'closed'").fetchone()[0]
+    return counts
+
+
+async def _sweep(url: str, name: str, until: datetime) -> tuple[int, float, dict]:
+    app = build_ombuds(settings_for(url))
+    try:
+        await app.now()  # a connection in the pool, as in a running worker
+        with CpuMeter(None, lambda: backend_pids(name)) as meter:
+            cpu, started = time.process_time(), time.perf_counter()
+            fired = await sweep(app, until=until)
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        return fired, seconds, {"python": cpu, "postgres": meter.result["postgres"]}
+    finally:
+        await app.engine.dispose()
+
+
+def _set_clause() -> str:
+    """What a silent seller's deadline changes on the dispute row (R12 → agreed → closed)."""
+    sets = ["state = 'closed'", "state_entered_at = deadline_at", "deadline = NULL", "deadline_at = NULL",
+            "version = version + 1", "agreed_resolution = 'refund_only'", "agreed_amount = proposal_amount",
+            "refunded_amount = proposal_amount",
+            "outcome = CASE WHEN proposal_amount >= unit_price * quantity THEN 'refunded_full' "
+            "ELSE 'refunded_partial' END",
+            "closed_at = deadline_at"]
+    columns = set(t.disputes.c.keys())
+    sets += [f"{c} = NULL" for c in ("due_at", "reminder_at") if c in columns]
+    return ", ".join(sets)
+
+
+UPDATE = "UPDATE disputes SET {sets} WHERE state = 'awaiting_seller' AND deadline_at <= %(until)s"
+
+UPDATE_WITH_TRAIL = """
+WITH closed AS (
+    UPDATE disputes d SET {sets}
+    WHERE d.state = 'awaiting_seller' AND d.deadline_at <= %(until)s
+    RETURNING d.id, d.order_id, d.line_id, d.buyer_id, d.seller_id, d.closed_at AS at, d.outcome
+), entries AS (
+    INSERT INTO timeline (dispute_id, at, actor, actor_id, action, from_state, to_state, deadline,
+                          deadline_at, details)
+    SELECT c.id, c.at, 'system', NULL, s.action, s.from_state, s.to_state, s.deadline, s.deadline_at,
+           '{{}}'::jsonb
+    FROM closed c CROSS JOIN LATERAL (VALUES
+        ('seller_silence', 'awaiting_seller', 'agreed', 'respond_by', c.at),
+        ('execute', 'agreed', 'closed', NULL, NULL)) AS s(action, from_state, to_state, deadline, deadline_at)
+    RETURNING 1
+), events AS (
+    INSERT INTO outbox (type, aggregate, aggregate_id, payload, created_at)
+    SELECT e.type, 'dispute', c.id,
+           jsonb_build_object('dispute_id', c.id, 'order_id', c.order_id, 'line_id', c.line_id,
+                              'buyer_id', c.buyer_id, 'seller_id', c.seller_id, 'action', e.action,
+                              'outcome', c.outcome, 'state', e.state),
+           %(until)s
+    FROM closed c CROSS JOIN (VALUES
+        ('dispute.seller_silence', 'seller_silence', 'agreed'), ('dispute.execute', 'execute', 'closed'),
+        ('dispute.closed', 'closed', 'closed')) AS e(type, action, state)
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM closed), (SELECT count(*) FROM entries), (SELECT count(*) FROM events)
+"""
+
+
+def _set_based(url: str, name: str, sql: str, until: datetime) -> tuple[int, float, dict]:
+    with psycopg.connect(url) as conn:
+        conn.execute("SELECT 1").fetchone()  # connected, as the sweeper's pool is
+        conn.commit()
+        with CpuMeter(None, lambda: backend_pids(name)) as meter:
+            started = time.perf_counter()
+            cur = conn.execute(sql.format(sets=_set_clause()), {"until": until})
+            changed = cur.fetchone()[0] if cur.description else cur.rowcount
+            conn.commit()
+            seconds = time.perf_counter() - started
+        return changed, seconds, {"postgres": meter.result["postgres"]}
+
+
+def measure(*, disputes: int = DISPUTES) -> dict:
+    with scratch_database("ombuds_bench_sweep_seed") as (seed_name, seed_url):
+        started = time.perf_counter()
+        deadline = asyncio.run(_seed(seed_url, disputes))
+        _vacuum(seed_url)
+        seeded_in = time.perf_counter() - started
+        until = deadline + timedelta(hours=1)
+        before = _counts(seed_url)
+        results = {}
+        with scratch_database("ombuds_bench_sweep_a", template=seed_name) as (copy, url):
+            fired, seconds, cpu = asyncio.run(_sweep(url, copy, until))
+            after = _counts(url)
+            results["sweep"] = {"rows": after["closed disputes"] - before["closed disputes"], "fired": fired,
+                                "seconds": seconds, "cpu_seconds": cpu, "written": _written(before, after)}
+        for key, sql in (("update", UPDATE), ("update_with_trail", UPDATE_WITH_TRAIL)):
+            with scratch_database(f"ombuds_bench_sweep_{key[:8]}", template=seed_name) as (copy, url):
+                changed, seconds, cpu = _set_based(url, copy, sql, until)
+                after = _counts(url)
+                results[key] = {"rows": after["closed disputes"] - before["closed disputes"],
+                                "seconds": seconds, "cpu_seconds": cpu, "written": _written(before, after)}
+    for r in results.values():
+        r["rows_per_second"] = r["rows"] / r["seconds"]
+        r["cpu_ms_per_row"] = {k: 1000 * v / max(r["rows"], 1) for k, v in r["cpu_seconds"].items()}
+    sweep_rate = results["sweep"]["rows_per_second"]
+    return {**results, "disputes": disputes, "seeded_in_s": seeded_in,
+            "all_closed": all(r["rows"] == disputes for r in results.values()),
+            "ratio_to_update": sweep_rate / results["update"]["rows_per_second"],
+            "ratio_to_update_with_trail": sweep_rate / results["update_with_trail"]["rows_per_second"]}
+
+
+def _written(before: dict, after: dict) -> dict[str, int]:
+    return {k: after[k] - before[k] for k in before if k not in ("closed disputes", "disputes")
+            and after[k] != before[k]}
+
+
+def report(r: dict) -> str:
+    def line(label: str, x: dict) -> str:
+        wrote = ", ".join(f"{n} {k}" for k, n in x["written"].items()) or "no other rows"
+        cpu = ", ".join(f"{k} {v:.3f}" for k, v in x["cpu_ms_per_row"].items())
+        return (f"{label}: {x['rows']} deadlines in {x['seconds']:.2f} s = {x['rows_per_second']:.0f} rows/s "
+                f"(CPU ms per row: {cpu}; also wrote {wrote})")
+    return "\n".join([
+        line("sweep()", r["sweep"]),
+        line("set-based UPDATE", r["update"]),
+        line("set-based UPDATE + timeline + outbox", r["update_with_trail"]),
+        f"ratio to the UPDATE: {r['ratio_to_update']:.3f} (goal 0.50); to the UPDATE with its trail: "
+        f"{r['ratio_to_update_with_trail']:.3f}"
+        + ("" if r["all_closed"] else "  — NOT EVERY DISPUTE WAS CLOSED"),
+    ])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--disputes", type=int, default=DISPUTES)
+    args = parser.parse_args()
+    with time_limit(900, "sweeper benchmark"):
+        result = measure(disputes=args.disputes)
+    print(report(result))
+
+
+if __name__ == "__main__":
+    main()
