@@ -100,9 +100,10 @@ async def act(app: Ombuds, *, caller: Caller, complaint_id: int, action: Complai
             c.refundable = order.total - int(refunded)
         rules.act(c, action, actor, caller.user_id, cmd, now=now, policy=app.policy)
         if c.new_goodwill is not None:
-            c.goodwill_refund_id = await money.issue_goodwill_refund(
-                uow.repo, order=order, amount=c.new_goodwill.amount, line_id=None, complaint_id=c.id,
-                destination=c.new_goodwill.refund_to, now=now, policy=app.policy)
+            c.goodwill_refund_id = await money.issue_refund(
+                uow.repo, order=order, amount=c.new_goodwill.amount, line_id=None, reason="goodwill",
+                dispute_id=None, complaint_id=c.id, destination=c.new_goodwill.refund_to, now=now,
+                policy=app.policy)
             c.new_goodwill = None
         if c.new_penalty is not None:
             await repo.add_penalty(uow.conn, seller_id=c.seller_id, kind=c.new_penalty.kind,

@@ -62,8 +62,10 @@ async def pay_out(repo: Repository, order: Order, now: datetime, policy: Policy)
 
 
 async def issue_refund(repo: Repository, *, order: Order, line_id: int | None, amount: int, reason: str,
-                       dispute_id: int | None, destination: str, now: datetime, policy: Policy) -> int:
-    """Move ``amount`` towards the buyer: from escrow, or from the seller if already paid out."""
+                       dispute_id: int | None, destination: str, now: datetime, policy: Policy,
+                       complaint_id: int | None = None) -> int:
+    """Move ``amount`` towards the buyer: from escrow, or from the seller if already paid out —
+    or, answering a complaint (R24), from the platform's goodwill account."""
     country = (await repo.conn.execute(select(t.users.c.country)
                                        .where(t.users.c.id == order.buyer_id))).scalar_one()
     to_balance = destination == PLATFORM_BALANCE
@@ -76,18 +78,14 @@ async def issue_refund(repo: Repository, *, order: Order, line_id: int | None, a
         "destination": destination, "reason": reason, "idempotency_key": f"refund-{uuid.uuid4().hex}",
         "created_at": now, "expected_earliest": earliest, "expected_latest": latest,
         "next_attempt_at": None if to_balance else now})
-    held, paid_out, commission_taken = 0, 0, 0
-    if line_id is not None:
-        held = (await repo.balances([ledger.escrow(line_id)]))[ledger.escrow(line_id)]
-        if amount > held:  # the line was paid out: R30 credits back the commission it took
-            paid_out, commission_taken = await repo.payout_of_line(line_id)
-    source = ledger.refund_source(amount, held, paid_out=paid_out, commission_taken=commission_taken)
-    await repo.post(ledger.refund_issued(refund_id=refund_id, order=order, line_id=line_id, amount=amount,
-                                         source=source, dispute_id=dispute_id), now)
+    await repo.post(await _refund_entry(repo, refund_id=refund_id, order=order, line_id=line_id,
+                                        amount=amount, dispute_id=dispute_id, complaint_id=complaint_id), now)
     data = {"refund_id": refund_id, "order_id": order.id, "dispute_id": dispute_id,
             "buyer_id": order.buyer_id, "seller_id": order.seller_id, "amount": amount,
-            "currency": order.currency, "destination": destination,
+            "currency": order.currency, "destination": destination, "reason": reason,
             "expected_earliest": earliest.isoformat(), "expected_latest": latest.isoformat()}
+    if complaint_id is not None:
+        data["complaint_id"] = complaint_id
     events = [Event("refund.issued", "refund", refund_id, data)]
     if to_balance:  # R31: lands at once
         await repo.post(ledger.refund_settled(refund_id=refund_id, buyer_id=order.buyer_id, amount=amount,
@@ -96,6 +94,21 @@ async def issue_refund(repo: Repository, *, order: Order, line_id: int | None, a
         events.append(Event("refund.settled", "refund", refund_id, data))
     await repo.add_events(events, refund_id, now)
     return refund_id
+
+
+async def _refund_entry(repo: Repository, *, refund_id: int, order: Order, line_id: int | None,
+                        amount: int, dispute_id: int | None, complaint_id: int | None) -> ledger.JournalEntry:
+    if complaint_id is not None:
+        return ledger.goodwill_refund_issued(refund_id=refund_id, order=order, amount=amount,
+                                             complaint_id=complaint_id)
+    held, paid_out, commission_taken = 0, 0, 0
+    if line_id is not None:
+        held = (await repo.balances([ledger.escrow(line_id)]))[ledger.escrow(line_id)]
+        if amount > held:  # the line was paid out: R30 credits back the commission it took
+            paid_out, commission_taken = await repo.payout_of_line(line_id)
+    source = ledger.refund_source(amount, held, paid_out=paid_out, commission_taken=commission_taken)
+    return ledger.refund_issued(refund_id=refund_id, order=order, line_id=line_id, amount=amount,
+                                source=source, dispute_id=dispute_id)
 
 
 async def refund_dispute(repo: Repository, order: Order, d: Dispute, now: datetime, policy: Policy) -> None:
@@ -175,38 +188,3 @@ async def settle(repo: Repository, r, at: datetime) -> None:
     await repo.add_events([Event("refund.settled", "refund", r.id, {
         "refund_id": r.id, "order_id": r.order_id, "buyer_id": r.buyer_id, "amount": r.amount,
         "currency": r.currency, "settled_at": at.isoformat()})], r.id, at)
-
-
-async def issue_goodwill_refund(repo: Repository, *, order: Order, amount: int, line_id: int | None,
-                                complaint_id: int, destination: str, now: datetime, policy: Policy) -> int:
-    """R24: the platform refunds the buyer from its goodwill account (a complaint's answer).
-
-    Like :func:`issue_refund`: a refund row dated in the buyer's business days (R20), its
-    journal entry, and the outbox events; the provider then settles it as any other refund.
-    """
-    country = (await repo.conn.execute(select(t.users.c.country)
-                                       .where(t.users.c.id == order.buyer_id))).scalar_one()
-    to_balance = destination == PLATFORM_BALANCE
-    window = policy.refund_windows[order.payment_method]
-    earliest, latest = ((now.date(), now.date()) if to_balance else
-                        refund_window(now.date(), window.earliest, window.latest, country))
-    refund_id = await repo.add_refund({
-        "dispute_id": None, "order_id": order.id, "line_id": line_id, "buyer_id": order.buyer_id,
-        "amount": amount, "currency": order.currency, "payment_method": order.payment_method,
-        "destination": destination, "reason": "goodwill", "idempotency_key": f"refund-{uuid.uuid4().hex}",
-        "created_at": now, "expected_earliest": earliest, "expected_latest": latest,
-        "next_attempt_at": None if to_balance else now})
-    await repo.post(ledger.goodwill_refund_issued(refund_id=refund_id, order=order, amount=amount,
-                                                  complaint_id=complaint_id), now)
-    data = {"refund_id": refund_id, "order_id": order.id, "dispute_id": None, "complaint_id": complaint_id,
-            "buyer_id": order.buyer_id, "seller_id": order.seller_id, "amount": amount,
-            "currency": order.currency, "destination": destination, "reason": "goodwill",
-            "expected_earliest": earliest.isoformat(), "expected_latest": latest.isoformat()}
-    events = [Event("refund.issued", "refund", refund_id, data)]
-    if to_balance:  # R31: lands at once
-        await repo.post(ledger.refund_settled(refund_id=refund_id, buyer_id=order.buyer_id, amount=amount,
-                                              currency=order.currency, to_balance=True,
-                                              order_id=order.id, line_id=line_id), now)
-        events.append(Event("refund.settled", "refund", refund_id, data))
-    await repo.add_events(events, refund_id, now)
-    return refund_id
