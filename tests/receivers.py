@@ -91,7 +91,10 @@ class WebhookReceiver:
                 pass
 
         self.port = free_port()
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        # The default listen backlog (5) resets connections when several dispatchers send at
+        # once on a busy machine; a real receiver would have a deeper one.
+        server_class = type("Receiver", (ThreadingHTTPServer,), {"request_queue_size": 256})
+        self.server = server_class(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.port}/hooks"
 

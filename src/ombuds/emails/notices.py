@@ -226,6 +226,11 @@ ORDER_NOTICES = {
     "order.cancelled": OrderNotice(N_("order cancelled; the buyer is refunded in full"), PARTIES),
     "payout.made": OrderNotice(N_("payment released to the seller"), (SELLER,)),
     "order.message": OrderNotice(N_("a new message about the order"), PARTIES),
+    # Refunds (R20) are told about on their order's page, where their expected dates are.
+    "refund.issued": OrderNotice(N_("a refund was issued; the refunds page shows when it lands"),
+                                 (BUYER,)),
+    "refund.settled": OrderNotice(N_("your refund has arrived"), (BUYER,)),
+    "refund.failed": OrderNotice(N_("your refund is delayed; the platform is on it"), (BUYER,)),
 }
 
 SUBJECT = {"dispute": N_("Dispute #{id}: {happened}"), "order": N_("Order #{id}: {happened}")}
@@ -261,10 +266,12 @@ def compose(change: Change, to: Recipient, *, public_url: str) -> Mail:
     kind = cause.aggregate if cause.aggregate in SUBJECT else "order"
     todo, outcome, state, deadline_at = _what_next(change, to.role)
     date = format_moment(deadline_at, language) if deadline_at else None
-    headline = gettext(SUBJECT[kind]).format(id=cause.aggregate_id, happened=gettext(_happened(cause)))
+    # A refund is told about as part of its order, and links to the order's page.
+    shown_id = cause.aggregate_id if cause.aggregate in SUBJECT else cause.payload.get("order_id", cause.aggregate_id)
+    headline = gettext(SUBJECT[kind]).format(id=shown_id, happened=gettext(_happened(cause)))
     short = gettext(todo[0]).format(date=date) if todo else (gettext(outcome[0]) if outcome else None)
     subject = f"{headline} — {short}" if short else headline
-    link = f"{public_url.rstrip('/')}/{kind}s/{cause.aggregate_id}"
+    link = f"{public_url.rstrip('/')}/{kind}s/{shown_id}"
     context = {
         "name": to.name, "language": language, "headline": headline, "link": link, "link_label": gettext(LINK_LABEL[kind]),
         "order_id": result.payload.get("order_id"), "kind": kind,
