@@ -7,11 +7,13 @@ manual and starts on the Monday the other tests use, so the story reads in real 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -33,13 +35,14 @@ def _log(path: Path) -> str:
     return path.read_text(errors="replace")[-4000:] if path.exists() else ""
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def server_url(request, tmp_path) -> str:
-    """The base URL of a running server; the process is stopped when the test ends."""
-    database_url = request.getfixturevalue(f"{request.param}_url")
+@contextlib.contextmanager
+def running_server(database_url: str, tmp_path: Path, **settings: str) -> Iterator[tuple[str, Path]]:
+    """Migrate the database, start ``ombuds serve`` on a free port with a manual clock, wait for
+    /healthz, and stop the process afterwards. Yields the base URL and the server's log file."""
     env = {**os.environ, "OMBUDS_DATABASE_URL": database_url, "OMBUDS_CLOCK": "manual",
            "OMBUDS_CLOCK_START": T0.isoformat().replace("+00:00", "Z"),
-           "OMBUDS_MARKETPLACE_KEY": MARKETPLACE_KEY, "OMBUDS_WORKER_IN_PROCESS": "false"}
+           "OMBUDS_MARKETPLACE_KEY": MARKETPLACE_KEY, "OMBUDS_WORKER_IN_PROCESS": "false",
+           **{f"OMBUDS_{k.upper()}": v for k, v in settings.items()}}
     # cwd is a scratch directory so that no developer's .env leaks into the server.
     subprocess.run([str(OMBUDS_CLI), "migrate"], env=env, cwd=tmp_path, check=True, timeout=120,
                    capture_output=True)
@@ -62,7 +65,7 @@ def server_url(request, tmp_path) -> str:
             if time.monotonic() > give_up:
                 pytest.fail(f"ombuds serve did not answer /healthz in {START_TIMEOUT}s:\n{_log(log)}")
             time.sleep(0.2)
-        yield url
+        yield url, log
     finally:
         server.terminate()
         try:
@@ -70,3 +73,10 @@ def server_url(request, tmp_path) -> str:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(timeout=15)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def server_url(request, tmp_path) -> Iterator[str]:
+    """The base URL of a running server; the process is stopped when the test ends."""
+    with running_server(request.getfixturevalue(f"{request.param}_url"), tmp_path) as (url, _):
+        yield url

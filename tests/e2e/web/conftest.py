@@ -9,10 +9,7 @@ there with apt); Playwright's own browser download is never used.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import subprocess
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import MARKETPLACE_KEY, T0
+from tests.conftest import MARKETPLACE_KEY
 from tests.databases import IN_CI
-from tests.e2e.conftest import OMBUDS_CLI, START_TIMEOUT, _log, free_port
+from tests.e2e.conftest import _log, running_server
 from tests.factories import Marketplace
 
 CHROMIUM = "/usr/bin/chromium"
@@ -103,42 +100,12 @@ class Site:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def site(request, tmp_path, browser):
     database_url = request.getfixturevalue(f"{request.param}_url")
-    env = {**os.environ, "OMBUDS_DATABASE_URL": database_url, "OMBUDS_CLOCK": "manual",
-           "OMBUDS_CLOCK_START": T0.isoformat().replace("+00:00", "Z"),
-           "OMBUDS_MARKETPLACE_KEY": MARKETPLACE_KEY, "OMBUDS_WORKER_IN_PROCESS": "true",
-           "OMBUDS_SWEEP_INTERVAL_SECONDS": "0.2", "OMBUDS_EVIDENCE_DIR": str(tmp_path / "evidence")}
-    subprocess.run([str(OMBUDS_CLI), "migrate"], env=env, cwd=tmp_path, check=True, timeout=120,
-                   capture_output=True)
-    port = free_port()
-    log = tmp_path / "server.log"
-    with open(log, "wb") as out:
-        server = subprocess.Popen([str(OMBUDS_CLI), "serve", "--port", str(port)], env=env, cwd=tmp_path,
-                                  stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        give_up = time.monotonic() + START_TIMEOUT
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"ombuds serve exited with {server.returncode}:\n{_log(log)}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2, trust_env=False).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > give_up:
-                pytest.fail(f"ombuds serve did not answer /healthz in {START_TIMEOUT}s:\n{_log(log)}")
-            time.sleep(0.2)
+    with running_server(database_url, tmp_path, worker_in_process="true", sweep_interval_seconds="0.2",
+                        evidence_dir=str(tmp_path / "evidence")) as (url, log):
         with httpx.Client(base_url=url, timeout=30, trust_env=False) as http:
             yield Site(url, database_url, http, Marketplace(http, MARKETPLACE_KEY), request.param, browser)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=15)
-        problems = [line for line in _log(log).splitlines() if "Traceback" in line]
-        assert not problems, f"the server logged errors:\n{_log(log)}"
+    problems = [line for line in _log(log).splitlines() if "Traceback" in line]
+    assert not problems, f"the server logged errors:\n{_log(log)}"
 
 
 def csrf_of(html: str) -> str:
