@@ -7,15 +7,21 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
-from ombuds.api.responses import FastJSONResponse as ORJSONResponse
+from fastapi.responses import RedirectResponse, Response
 
 from ombuds import __version__
+from ombuds.adapters import metrics
 from ombuds.adapters.clock import ManualClock, RequestInstant, WallClock
 from ombuds.adapters.language import get_checker
+from ombuds.adapters.metrics import MetricsMiddleware
 from ombuds.adapters.payments import SimulatedProvider
-from ombuds.api import errors, routes_disputes, routes_money, routes_orders, routes_system
+from ombuds import web
+from ombuds.api import (
+    errors, routes_disputes, routes_evidence, routes_money, routes_notifications, routes_orders,
+    routes_system, routes_trust,
+)
 from ombuds.api.idempotency import IdempotencyMiddleware
+from ombuds.api.responses import FastJSONResponse as ORJSONResponse
 from ombuds.services.context import Ombuds
 from ombuds.settings import Settings
 from ombuds.store.db import make_engine
@@ -57,21 +63,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.ombuds = ombuds
     app.state.settings = settings
     errors.install(app)
-    app.include_router(routes_orders.router)
-    app.include_router(routes_disputes.router)
-    app.include_router(routes_money.router)
-    app.include_router(routes_system.router)
-    from ombuds.api import routes_notifications  # webhooks API, /mailbox
-    app.include_router(routes_notifications.router)
-    from ombuds.api import routes_evidence  # routers: evidence
+    for routes in (routes_orders, routes_disputes, routes_money, routes_system,
+                   routes_notifications, routes_trust):  # notifications: webhooks API, /mailbox
+        app.include_router(routes.router)
     routes_evidence.install(app, settings)
-    from ombuds.api.routes_trust import router as trust_router; app.include_router(trust_router)  # routers: trust
-    from ombuds import web; web.install(app, settings)  # routers: web (pages, /assets, sessions, its own /)
+    web.install(app, settings)  # the pages, /assets, sessions, and its own "/"
     if settings.clock == "manual":
         app.include_router(routes_system.clock_router())
     app.add_middleware(IdempotencyMiddleware)
     if settings.clock == "manual":
         app.add_middleware(RequestInstant)
+    app.add_middleware(MetricsMiddleware)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
 
     @app.get("/", include_in_schema=False)
     async def home() -> RedirectResponse:
