@@ -6,7 +6,6 @@ from typing import Annotated
 
 from anyio import to_thread
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import Field
 from starlette.datastructures import UploadFile
 
@@ -14,6 +13,7 @@ from ombuds.adapters.language import get_checker
 from ombuds.adapters.storage import EvidenceStore, store_from_settings
 from ombuds.api.auth import app_state, get_caller
 from ombuds.api.schemas import Body
+from ombuds.api.uploads import BodyTooLarge, bounded, evidence_response
 from ombuds.domain import evidence as rules
 from ombuds.domain.errors import DomainError
 from ombuds.services import conversations, evidence
@@ -116,11 +116,11 @@ async def add_evidence(dispute_id: int, request: Request, caller: CallerDep, app
     Its type is read from its bytes; it can never be edited or deleted afterwards."""
     await evidence.check_may_add(app, caller=caller, dispute_id=dispute_id)  # before reading the body
     limit = max(app.policy.evidence_photo_max_bytes, app.policy.evidence_video_max_bytes) + FORM_OVERHEAD
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise _body_too_large(limit)
-    limited = Request(request.scope, _at_most(request.receive, limit))
-    async with limited.form(max_files=1, max_fields=4) as form:
+    try:
+        form = await bounded(request, limit).form(max_files=1, max_fields=4)
+    except BodyTooLarge:
+        raise _body_too_large(limit) from None
+    try:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise DomainError("file_required", "Send the file as the multipart form field 'file'.", "file")
@@ -128,6 +128,8 @@ async def add_evidence(dispute_id: int, request: Request, caller: CallerDep, app
             app, store, caller=caller, dispute_id=dispute_id,
             upload=evidence.Upload(upload.file, upload.filename),
             max_image_pixels=request.app.state.settings.evidence_max_image_pixels)
+    finally:
+        await form.close()
 
 
 @router.get("/disputes/{dispute_id}/evidence", tags=["evidence"])
@@ -139,44 +141,16 @@ async def list_evidence(dispute_id: int, caller: CallerDep, app: AppDep) -> dict
 @router.get("/evidence/{evidence_id}/file", tags=["evidence"])
 async def evidence_file(evidence_id: int, caller: CallerDep, app: AppDep, store: StoreDep):
     """The file as others see it: photos re-encoded without GPS or other metadata."""
-    return _serve(store, *await evidence.evidence_file(app, caller=caller, evidence_id=evidence_id))
+    return evidence_response(store, *await evidence.evidence_file(app, caller=caller, evidence_id=evidence_id))
 
 
 @router.get("/evidence/{evidence_id}/thumbnail", tags=["evidence"])
 async def evidence_thumbnail(evidence_id: int, caller: CallerDep, app: AppDep, store: StoreDep):
-    return _serve(store, *await evidence.evidence_file(app, caller=caller, evidence_id=evidence_id,
+    return evidence_response(store, *await evidence.evidence_file(app, caller=caller, evidence_id=evidence_id,
                                                        thumbnail=True))
-
-
-def _serve(store: EvidenceStore, sha256: str, media_type: str, name: str):
-    # Content-addressed: the bytes behind a name never change, so caches may keep them.
-    headers = {"X-Content-Type-Options": "nosniff", "ETag": f'"{sha256}"',
-               "Cache-Control": "private, max-age=31536000, immutable"}
-    path = store.local_path(sha256)
-    if path is not None:
-        return FileResponse(path, media_type=media_type, filename=name, headers=headers,
-                            content_disposition_type="inline")
-    headers["Content-Disposition"] = f'inline; filename="{name}"'
-    return StreamingResponse(store.stream(sha256), media_type=media_type, headers=headers)
 
 
 def _body_too_large(limit: int) -> rules.FileTooLarge:
     return rules.FileTooLarge("file_too_large",
                               f"The upload is larger than the biggest file evidence may be "
                               f"({limit - FORM_OVERHEAD} bytes).", "file", max_bytes=limit - FORM_OVERHEAD)
-
-
-def _at_most(receive, limit: int):
-    """The request body, refused as soon as it grows past ``limit`` (a client may not say
-    how big it is, or may lie)."""
-    seen = 0
-
-    async def receive_limited():
-        nonlocal seen
-        message = await receive()
-        seen += len(message.get("body", b""))
-        if seen > limit:
-            raise _body_too_large(limit)
-        return message
-
-    return receive_limited

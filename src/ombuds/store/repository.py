@@ -84,20 +84,10 @@ class Repository:
 
     async def touch_order(self, o: Order) -> None:
         """Claim the order unchanged: a concurrent change of it (its completion) makes this fail."""
-        result = await self.conn.execute(
-            update(t.orders).where(t.orders.c.id == o.id, t.orders.c.version == o.version)
-            .values(version=t.orders.c.version + 1))
-        if result.rowcount != 1:
-            raise MovedOn("order", await self._state(t.orders, o.id))
-        o.version += 1
+        await self._save_versioned(t.orders, o, "order", {})
 
     async def save_order(self, o: Order, now: datetime) -> None:
-        result = await self.conn.execute(
-            update(t.orders).where(t.orders.c.id == o.id, t.orders.c.version == o.version)
-            .values(version=o.version + 1, **order_to_row(o)))
-        if result.rowcount != 1:
-            raise MovedOn("order", await self._state(t.orders, o.id))
-        o.version += 1
+        await self._save_versioned(t.orders, o, "order", order_to_row(o))
         await self._events(o.new_events, o.id, now)
         o.new_events.clear()
 
@@ -130,12 +120,7 @@ class Repository:
         return None if row is None else row_to_dispute(row)
 
     async def save_dispute(self, d: Dispute, now: datetime) -> None:
-        result = await self.conn.execute(
-            update(t.disputes).where(t.disputes.c.id == d.id, t.disputes.c.version == d.version)
-            .values(version=d.version + 1, **dispute_to_row(d)))
-        if result.rowcount != 1:
-            raise MovedOn("dispute", await self._state(t.disputes, d.id))
-        d.version += 1
+        await self._save_versioned(t.disputes, d, "dispute", dispute_to_row(d))
         await self._flush_dispute(d, now=now)
 
     async def disputes_of_order(self, order_id: int) -> list[Dispute]:
@@ -258,6 +243,16 @@ class Repository:
             if order is not None:
                 orders.append(order)
         return orders
+
+    async def _save_versioned(self, table, aggregate, what: str, values: dict) -> None:
+        """Write the row only if nobody changed it since it was read (optimistic locking);
+        otherwise the caller gets 409 with the state it is in now."""
+        result = await self.conn.execute(
+            update(table).where(table.c.id == aggregate.id, table.c.version == aggregate.version)
+            .values(version=aggregate.version + 1, **values))
+        if result.rowcount != 1:
+            raise MovedOn(what, await self._state(table, aggregate.id))
+        aggregate.version += 1
 
     async def _state(self, table, row_id: int) -> str | None:
         return (await self.conn.execute(select(table.c.state).where(table.c.id == row_id))).scalar()

@@ -15,6 +15,7 @@ from jinja2.ext import _make_new_gettext, _make_new_ngettext
 from starlette.datastructures import FormData, UploadFile
 
 from ombuds import __version__
+from ombuds.api.uploads import BodyTooLarge, bounded
 from ombuds.domain.errors import DomainError
 from ombuds.services.context import Caller, Ombuds
 from ombuds.web import words
@@ -178,37 +179,14 @@ def _body_limit(request: Request) -> int:
     return FORM_LIMIT
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
-def _at_most(receive, limit: int):
-    seen = 0
-
-    async def receive_limited():
-        nonlocal seen
-        message = await receive()
-        seen += len(message.get("body", b""))
-        if seen > limit:
-            raise BodyTooLarge()
-        return message
-
-    return receive_limited
-
-
 async def csrf_protect(request: Request):
     """Every form the pages accept carries the session's CSRF token (field or header)."""
     if request.method in ("GET", "HEAD", "OPTIONS"):
         yield
         return
     session: Session = _session_of(request)
-    limit = _body_limit(request)
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise WebExit(_plain(request, 413, N_("The upload is too large.")))
-    limited = Request(request.scope, _at_most(request.receive, limit))
     try:
-        form = await limited.form(max_files=1, max_fields=50)
+        form = await bounded(request, _body_limit(request)).form(max_files=1, max_fields=50)
     except BodyTooLarge:
         raise WebExit(_plain(request, 413, N_("The upload is too large."))) from None
     except Exception:  # a body that is not a form

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import FileResponse, StreamingResponse
 
+from ombuds.api.uploads import evidence_response
 from ombuds.api.views import dispute_view
 from ombuds.domain import commands as c
 from ombuds.domain.disputes import Dispute, Resolution, ReturnCondition
@@ -216,14 +216,7 @@ async def _serve(page: Page, evidence_id: int, thumbnail: bool):
                                                                 evidence_id=evidence_id, thumbnail=thumbnail)
     except NotFound:
         return page.not_found()
-    store = page.request.app.state.evidence_store
-    headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=31536000, immutable"}
-    path = store.local_path(sha256)
-    if path is not None:
-        return FileResponse(path, media_type=media_type, filename=name, headers=headers,
-                            content_disposition_type="inline")
-    headers["Content-Disposition"] = f'inline; filename="{name}"'
-    return StreamingResponse(store.stream(sha256), media_type=media_type, headers=headers)
+    return evidence_response(page.request.app.state.evidence_store, sha256, media_type, name)
 
 
 @router.get("/evidence/{evidence_id}/file")
