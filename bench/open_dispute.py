@@ -8,7 +8,7 @@ timeline entry and its outbox row, one transaction). The bare endpoint
 settings and driven by the same script. wrk shares the machine's cores with the servers
 and PostgreSQL.
 
-    .venv/bin/python -m bench.open_dispute [--seconds 15] [--connections 32]
+    .venv/bin/python -m bench.open_dispute [--seconds 10] [--connections 32]
 """
 
 from __future__ import annotations
@@ -25,14 +25,15 @@ from pathlib import Path
 import httpx
 
 from bench import pgbench_baseline
-from bench.processes import VENV_BIN, CpuMeter, free_port, post, run, server, time_limit
+from bench.contract import WRITE_TARGET, Context, Row, row
+from bench.load import WARMUP_SECONDS, Request, drive, latency_notes, ombuds_server, write_requests
+from bench.processes import VENV_BIN, free_port, server, time_limit
 from bench.roundtrips import counting
-from bench.scratch import backend_pids, database_stats, scratch_database
-from bench.seed import DESCRIPTION, Market, migrated_market, server_env, settings_for
+from bench.scratch import database_stats, scratch_database
+from bench.seed import DESCRIPTION, Market, migrated_market, settings_for
 
-LUA = Path(__file__).with_name("open_dispute.lua")
-SECONDS, WARMUP_SECONDS, CONNECTIONS, WRK_THREADS, WORKERS = 15, 3, 32, 2, 2
-LINES = 60_000  # more than the fastest run can use; a run that runs out says so
+SECONDS, CONNECTIONS, WRK_THREADS, WORKERS = 10, 32, 2, 2
+LINES = 40_000  # more than the fastest run can use; a run that runs out says so
 
 
 def body(order_id: int, line_id: int) -> str:
@@ -49,50 +50,10 @@ def reserve(market: Market) -> list[tuple[int, int, int]]:
 
 
 def write_bodies(market: Market, path: Path, reserved: list) -> int:
-    count = 0
-    with open(path, "w") as f:
-        for buyer_id, order_id, line_id in market.lines:
-            if (buyer_id, order_id, line_id) not in reserved:
-                f.write(f"{market.buyer_tokens[buyer_id]}\t{body(order_id, line_id)}\n")
-                count += 1
-    return count
-
-
-def wrk(port: int, bodies: Path, *, first: int, seconds: int, connections: int, threads: int) -> dict:
-    binary = shutil.which("wrk")
-    if binary is None:
-        raise SystemExit("wrk is not installed (Debian: apt-get install -y wrk).")
-    out = run([binary, "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s",
-               "-s", str(LUA), f"http://127.0.0.1:{port}", "--", str(bodies), str(first), str(threads)],
-              timeout=seconds + 60)
-    found = dict(line.split()[1:3] for line in out.splitlines() if line.startswith("bench "))
-    r = {k: int(v) for k, v in found.items()}
-    ok = r["requests"] - r["errors_status"]
-    return {"requests": r["requests"], "ok": ok, "errors_status": r["errors_status"],
-            "errors_socket": r["errors_socket"], "seconds": r["duration_us"] / 1e6,
-            "per_second": ok / (r["duration_us"] / 1e6),
-            "p50_ms": r["p50_us"] / 1000, "p90_ms": r["p90_us"] / 1000, "p99_ms": r["p99_us"] / 1000,
-            "mean_ms": r["mean_us"] / 1000, "max_ms": r["max_us"] / 1000,
-            "used": r["most_sent_by_a_thread"] * threads, "ran_out": r["threads_out_of_bodies"] > 0}
-
-
-def drive(port: int, bodies: Path, first_token_body: str, *, server_pid: int, database: str, seconds: int,
-          connections: int, threads: int) -> tuple[dict, dict, int]:
-    """Smoke-test one request, warm up, then measure; returns both runs and the lines used.
-
-    The measured run also records who spent the CPU: per request, in milliseconds.
-    """
-    token, payload = first_token_body.split("\t", 1)
-    status, answer = post(port, "/api/v1/disputes", payload.encode(), {"Authorization": f"Bearer {token}"})
-    if status != 201:
-        raise RuntimeError(f"the first request was answered {status}: {answer[:500]!r}")
-    warm = wrk(port, bodies, first=1, seconds=WARMUP_SECONDS, connections=connections, threads=threads)
-    with CpuMeter(server_pid, lambda: backend_pids(database)) as meter:
-        measured = wrk(port, bodies, first=1 + warm["used"], seconds=seconds, connections=connections,
-                       threads=threads)
-    measured["cpu_seconds"] = meter.result
-    measured["cpu_ms_per_request"] = {k: 1000 * v / max(measured["requests"], 1) for k, v in meter.result.items()}
-    return warm, measured, 1 + warm["used"] + measured["used"]
+    return write_requests(path, (Request("POST", "/api/v1/disputes", market.buyer_tokens[buyer_id],
+                                         body(order_id, line_id))
+                                 for buyer_id, order_id, line_id in market.lines
+                                 if (buyer_id, order_id, line_id) not in reserved))
 
 
 async def count_round_trips(url: str, market: Market, reserved: list) -> dict:
@@ -136,34 +97,30 @@ def measure(*, seconds: int = SECONDS, connections: int = CONNECTIONS, threads: 
             bodies = work / "bodies.tsv"
             reserved = reserve(market)
             available = write_bodies(market, bodies, reserved)
-            first = bodies.open().readline().rstrip("\n")
-            drive_args = {"seconds": seconds, "connections": connections, "threads": threads}
+            load = {"seconds": seconds, "connections": connections, "threads": threads, "database": name}
 
             bare_port = free_port()
             with server([str(VENV_BIN / "python"), "-m", "bench.bare_app", "--port", str(bare_port),
                          "--workers", str(workers)], port=bare_port, env={"BENCH_BARE_DATABASE_URL": url},
                         log=work / "bare.log") as proc:
-                _, bare, _ = drive(bare_port, bodies, first, server_pid=proc.pid, database=name, **drive_args)
-
+                bare = drive(bare_port, bodies, server_pid=proc.pid, **load)
             if bare["errors_socket"]:
                 bare["server_log_tail"] = (work / "bare.log").read_text()[-2000:]
             before = database_stats(url)
-            port = free_port()
-            with server([str(VENV_BIN / "ombuds"), "serve", "--port", str(port), "--workers", str(workers)],
-                        port=port, env=server_env(url), log=work / "ombuds.log") as proc:
-                warm, ombuds, used = drive(port, bodies, first, server_pid=proc.pid, database=name, **drive_args)
+            with ombuds_server(url, workers=workers, log=work / "ombuds.log") as (port, proc):
+                ombuds = drive(port, bodies, server_pid=proc.pid, **load)
             if ombuds["errors_socket"]:
                 ombuds["server_log_tail"] = (work / "ombuds.log").read_text()[-2000:]
             time.sleep(1)  # the server's backends have exited and flushed their counters
             after = database_stats(url)
-            if used > available:
+            if ombuds["next"] > available:
                 ombuds["ran_out"] = True
             rows = _rows(url)
             trips = asyncio.run(count_round_trips(url, market, reserved))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     opened = rows["disputes"]  # counted before the round-trip count's own two opens
-    refused = warm["errors_status"] + ombuds["errors_status"]
+    refused = ombuds["warmup"]["errors_status"] + ombuds["errors_status"]
     return {
         "opens_per_second": ombuds["per_second"], "ombuds": ombuds, "bare": bare,
         "pgbench_tps": pgbench_tps,
@@ -179,6 +136,24 @@ def measure(*, seconds: int = SECONDS, connections: int = CONNECTIONS, threads: 
         "settings": {"seconds": seconds, "warmup_seconds": WARMUP_SECONDS, "connections": connections,
                      "wrk_threads": threads, "server_workers": workers, "load_generator": "wrk (shares the cores)"},
     }
+
+
+def run(ctx: Context) -> list[Row]:
+    """The contract of :mod:`bench.run_all`: opening a dispute against pgbench and the bare endpoint."""
+    r = measure(seconds=ctx.seconds, lines=8_000 if ctx.quick else LINES, pgbench_tps=ctx.pgbench_tps or None)
+    o, b, trips = r["ombuds"], r["bare"], r["round_trips"]
+    checked = ("each with one timeline entry and one outbox row" if r["rows_consistent"]
+               else "TIMELINE/OUTBOX ROWS DO NOT MATCH the disputes")
+    notes = (f"{latency_notes(o)}; {trips['total']} round trips, {r['transactions_per_open']:.2f} transactions "
+             f"per open; {r['disputes_opened']} opened, {checked}")
+    return [
+        row(path="POST /api/v1/disputes (open a dispute)", rate=o["per_second"], unit="opens/s",
+            baseline="pgbench TPC-B", baseline_rate=ctx.pgbench_tps, target=WRITE_TARGET,
+            cpu_ms=o["cpu_ms"], rss_mb=o["rss_mb"], notes=notes),
+        row(path="POST /api/v1/disputes (open a dispute)", rate=o["per_second"], unit="opens/s",
+            baseline="bare endpoint (Starlette + asyncpg, one INSERT)", baseline_rate=b["per_second"],
+            cpu_ms=b["cpu_ms"], notes=f"CPU ms are the bare endpoint's; its {latency_notes(b)}"),
+    ]
 
 
 def _rows(url: str) -> dict[str, int]:
@@ -203,7 +178,7 @@ def report(r: dict) -> str:
         f"per open: {r['transactions_per_open']:.2f} transactions, {trips['total']} round trips "
         f"({trips['transactions']} BEGIN, {trips['statements']} statements, {trips['prepares']} prepares)",
         "CPU per request (ms): " + "; ".join(
-            f"{label} " + ", ".join(f"{k} {v:.2f}" for k, v in x["cpu_ms_per_request"].items()
+            f"{label} " + ", ".join(f"{k} {v:.2f}" for k, v in x["cpu_ms"].items()
                                         if k not in ("machine", "server_in_kernel"))
             for label, x in (("ombuds", o), ("bare", b))),
         f"rows: {r['disputes_opened']} disputes opened, {r['requests_refused']} requests refused, "

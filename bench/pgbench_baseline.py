@@ -11,7 +11,9 @@ import argparse
 import re
 import shutil
 
-from bench.processes import CpuMeter, run, time_limit
+from bench.contract import Context, Row, per_operation, row
+from bench.processes import CpuMeter, time_limit
+from bench.processes import run as run_command
 from bench.scratch import admin_url, backend_pids, libpq_args, scratch_database
 
 SCALE, CLIENTS, THREADS, SECONDS = 10, 8, 2, 15
@@ -22,9 +24,9 @@ def measure(*, scale: int = SCALE, clients: int = CLIENTS, threads: int = THREAD
     pgbench = shutil.which("pgbench") or "/usr/bin/pgbench"
     conn = libpq_args(admin_url())
     with scratch_database("ombuds_bench_pgbench") as (name, _url):
-        run([pgbench, *conn, "-i", "-q", "-s", str(scale), name], timeout=300)
+        run_command([pgbench, *conn, "-i", "-q", "-s", str(scale), name], timeout=300)
         with CpuMeter(None, lambda: backend_pids(name)) as meter:
-            out = run([pgbench, *conn, "-c", str(clients), "-j", str(threads), "-T", str(seconds), name],
+            out = run_command([pgbench, *conn, "-c", str(clients), "-j", str(threads), "-T", str(seconds), name],
                       timeout=seconds + 120)
     tps = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out)
     done = re.search(r"number of transactions actually processed: (\d+)", out)
@@ -38,6 +40,14 @@ def measure(*, scale: int = SCALE, clients: int = CLIENTS, threads: int = THREAD
             "cpu_ms_per_transaction": {k: 1000 * v / max(transactions, 1) for k, v in meter.result.items()},
             "scale": scale, "clients": clients, "threads": threads, "seconds": seconds,
             "command": f"pgbench -c {clients} -j {threads} -T {seconds} (after pgbench -i -s {scale})"}
+
+
+def run(ctx: Context) -> list[Row]:
+    """The contract of :mod:`bench.run_all`: the row every write path is compared with."""
+    r = measure(seconds=ctx.seconds if ctx.quick else SECONDS)
+    return [row(path="baseline: pgbench TPC-B transaction", rate=r["tps"], unit="TPS",
+                cpu_ms=per_operation(r["cpu_seconds"], r["transactions"], keep=("postgres", "load_generator")),
+                notes=f"`{r['command']}`; average latency {r['latency_avg_ms']} ms")]
 
 
 def main() -> None:

@@ -184,6 +184,18 @@ def process_tree(root: int) -> list[int]:
     return tree
 
 
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def rss_mb(pid: int) -> float | None:
+    """Resident memory of a live process, in MB (10^6 bytes)."""
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * _PAGE / 1e6
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def machine_cpu_seconds() -> float:
     with open("/proc/stat") as f:
         values = [int(v) for v in f.readline().split()[1:]]
@@ -191,11 +203,14 @@ def machine_cpu_seconds() -> float:
 
 
 class CpuMeter:
-    """CPU seconds spent during one measured run, by who spent them.
+    """CPU seconds spent during one measured run, by who spent them; the server's peak memory.
 
     The server's processes, the PostgreSQL backends serving its database, the load
     generator (a child of this process), and the rest of the machine (anything else
-    running: it competes for the same two cores).
+    running: it competes for the same two cores). Every quarter second the resident
+    memory of each of the server's processes is read too: ``rss_mb`` holds the
+    largest any one process reached (``server_process``: what the RSS target is about) and
+    the largest sum over them (``server_total``: a supervisor and its workers).
     """
 
     def __init__(self, server_pid: int | None, backend_pids):
@@ -216,10 +231,20 @@ class CpuMeter:
         import threading
         self.before = self._snapshot()
         self._last_backends = dict(self.before["backends"])
+        self._rss_peak, self._rss_total_peak = 0.0, 0.0
+        self._sample_rss()
         self._stop = threading.Event()
         self._poller = threading.Thread(target=self._poll, daemon=True)
         self._poller.start()
         return self
+
+    def _sample_rss(self) -> None:
+        if not self.server_pid:
+            return
+        sizes = [m for pid in process_tree(self.server_pid) if (m := rss_mb(pid)) is not None]
+        if sizes:
+            self._rss_peak = max(self._rss_peak, max(sizes))
+            self._rss_total_peak = max(self._rss_total_peak, sum(sizes))
 
     def _poll(self) -> None:
         """Backends that exit before the end (pgbench's) keep the CPU last seen for them."""
@@ -228,6 +253,7 @@ class CpuMeter:
                 for pid in self.backend_pids():
                     if (s := _proc_stat(pid)):
                         self._last_backends[pid] = s[1]
+                self._sample_rss()
             except Exception:  # a missed reading only loses a quarter second of one backend
                 pass
 
@@ -244,5 +270,7 @@ class CpuMeter:
                        "postgres": spent("backends"),
                        "load_generator": after["children"] - self.before["children"],
                        "machine": after["machine"] - self.before["machine"]}
+        self.rss_mb = ({"server_process": self._rss_peak, "server_total": self._rss_total_peak}
+                       if self.server_pid else {})
         self.result["other"] = max(self.result["machine"] - self.result["server"] - self.result["postgres"]
                                    - self.result["load_generator"], 0.0)

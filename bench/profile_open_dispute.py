@@ -20,9 +20,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench.open_dispute import (CONNECTIONS, LINES, LUA, WORKERS, WRK_THREADS, _seed, reserve,
-                                write_bodies)
-from bench.processes import VENV_BIN, free_port, post, server, time_limit
+from bench.load import LUA, read_request, send
+from bench.open_dispute import CONNECTIONS, LINES, WORKERS, WRK_THREADS, _seed, reserve, write_bodies
+from bench.processes import VENV_BIN, free_port, server, time_limit
 from bench.scratch import scratch_database
 from bench.seed import server_env
 
@@ -102,12 +102,10 @@ def profile(seconds: int, raw_out: Path | None) -> str:
             market = asyncio.run(_seed(url, LINES))
             bodies = work / "bodies.tsv"
             write_bodies(market, bodies, reserve(market))
-            token, payload = bodies.open().readline().rstrip("\n").split("\t", 1)
             port = free_port()
             with server([str(VENV_BIN / "ombuds"), "serve", "--port", str(port), "--workers", str(WORKERS)],
                         port=port, env=server_env(url), log=work / "ombuds.log") as proc:
-                status, answer = post(port, "/api/v1/disputes", payload.encode(),
-                                      {"Authorization": f"Bearer {token}"})
+                status, answer = send(port, read_request(bodies, 0))
                 if status != 201:
                     raise RuntimeError(f"the first request was answered {status}: {answer[:300]!r}")
                 load = subprocess.Popen(

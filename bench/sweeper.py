@@ -30,6 +30,7 @@ from ombuds.api.app import build_ombuds
 from ombuds.services.sweeper import sweep
 from ombuds.store import tables as t
 
+from bench.contract import SWEEP_TARGET, Context, Row, row
 from bench.processes import CpuMeter, time_limit
 from bench.scratch import backend_pids, scratch_database
 from bench.seed import migrated_market, seed_due_disputes, settings_for
@@ -182,6 +183,23 @@ def report(r: dict) -> str:
         f"{r['ratio_to_update_with_trail']:.3f}"
         + ("" if r["all_closed"] else "  — NOT EVERY DISPUTE WAS CLOSED"),
     ])
+
+
+def run(ctx: Context) -> list[Row]:
+    """The contract of :mod:`bench.run_all`: the dispute deadline sweep against set-based SQL."""
+    r = measure(disputes=2_000 if ctx.quick else DISPUTES)
+    sw = r["sweep"]
+    wrote = ", ".join(f"{n} {k}" for k, n in sw["written"].items())
+    checked = "" if r["all_closed"] else "; NOT EVERY DISPUTE WAS CLOSED: not comparable"
+    return [row(path=f"dispute deadline sweep, refunds (R12), {r['disputes']} due, 1 process",
+                rate=sw["rows_per_second"], unit="deadlines/s", baseline=label,
+                baseline_rate=r[key]["rows_per_second"], target=target,
+                cpu_ms={"sweeper": sw["cpu_ms_per_row"]["python"], "postgres": sw["cpu_ms_per_row"]["postgres"]},
+                notes=(f"sweep wrote {wrote}{checked}" if key == "update" else
+                       f"the baseline's PostgreSQL CPU: {r[key]['cpu_ms_per_row']['postgres']:.3f} ms per row"))
+            for key, label, target in (("update", "set-based UPDATE of the disputes", SWEEP_TARGET),
+                                       ("update_with_trail", "set-based UPDATE + timeline + outbox", None))]
+
 
 
 def main() -> None:

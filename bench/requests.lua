@@ -1,8 +1,9 @@
--- wrk script: POST prepared bodies, each once, spread over wrk's threads.
--- Arguments (after "--"): <bodies file> <first body> <thread count>
--- The file has one request a line: "<bearer token>\t<json body>". Thread k sends bodies
--- first+k, first+k+T, first+k+2T, ... so no two requests open a dispute on the same line.
--- done() prints "bench <name> <value>" lines for bench/open_dispute.py to read.
+-- wrk script: send prepared requests, each once, spread over wrk's threads.
+-- Arguments (after "--"): <requests file> <first request> <thread count>
+-- The file has one request a line: "<method>\t<path>\t<bearer token>\t<json body>" (the body
+-- may be empty). Thread k sends requests first+k, first+k+T, first+k+2T, ... so no request is
+-- sent twice while the file lasts (an order is shipped once, a line disputed once).
+-- done() prints "bench <name> <value>" lines for bench/load.py to read.
 
 local threads = {}
 local next_id = 0
@@ -19,9 +20,14 @@ function init(args)
    local i = 0
    for line in io.lines(path) do
       if i >= first and (i - first) % count == id then
-         local token, body = line:match("^([^\t]*)\t(.*)$")
-         requests[#requests + 1] = wrk.format("POST", "/api/v1/disputes",
-            {["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json"}, body)
+         local method, target, token, body = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
+         local headers = {["Authorization"] = "Bearer " .. token}
+         if body == "" then
+            body = nil
+         else
+            headers["Content-Type"] = "application/json"
+         end
+         requests[#requests + 1] = wrk.format(method, target, headers, body)
       end
       i = i + 1
    end
@@ -30,7 +36,7 @@ end
 function request()
    sent = sent + 1
    if sent > #requests then
-      wrapped = 1 -- out of fresh lines: these repeats will be refused (409), and counted
+      wrapped = 1 -- out of fresh requests: these repeats will likely be refused (409), and counted
       return requests[(sent - 1) % #requests + 1]
    end
    return requests[sent]
