@@ -37,3 +37,16 @@ def test_R9_mixed_english_and_russian_is_refused(market):
                          expect=None)
 
     assert refused.status_code == 422 and refused.json()["code"] == "language_not_allowed"
+
+
+def test_R9_chinese_and_japanese_with_digits_are_refused_as_a_proposal_and_by_the_live_check(market):
+    buyer, seller = market.buyer(), market.seller()
+    d = market.open_dispute(buyer, market.order(buyer, seller))
+
+    for text, found in (("只收到了2个发夹，还缺3个", "zh"), ("2個のヘアクリップしか届きませんでした", "ja")):
+        refused = seller.post(f"/disputes/{d['id']}/proposals",
+                              {"resolution": "refund_only", "amount": 500, "message": text}, expect=None)
+        assert refused.status_code == 422 and refused.json()["found"] == found
+        live = seller.post("/language-check", {"text": text, "field": "message"}, expect=200)
+        assert live["ok"] is False and live["found"] == found
+    assert buyer.dispute(d["id"])["state"] == "awaiting_seller"
