@@ -35,6 +35,25 @@ def _log(path: Path) -> str:
     return path.read_text(errors="replace")[-4000:] if path.exists() else ""
 
 
+SERVER_LOGS = pytest.StashKey[list]()
+
+
+def show_log_if_failed(request, log: Path) -> None:
+    """Attach the server's log to the test's report when the test fails (see the hook below)."""
+    request.node.stash.setdefault(SERVER_LOGS, []).append(log)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing end-to-end test shows what its server logged, tracebacks included."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for log in item.stash.get(SERVER_LOGS, []):
+            text = log.read_text(errors="replace") if log.exists() else "(no log)"
+            report.sections.append((f"ombuds serve log ({log})", text[-20_000:]))
+
+
 @contextlib.contextmanager
 def running_server(database_url: str, tmp_path: Path, **settings: str) -> Iterator[tuple[str, Path]]:
     """Migrate the database, start ``ombuds serve`` on a free port with a manual clock, wait for
@@ -78,5 +97,6 @@ def running_server(database_url: str, tmp_path: Path, **settings: str) -> Iterat
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def server_url(request, tmp_path) -> Iterator[str]:
     """The base URL of a running server; the process is stopped when the test ends."""
-    with running_server(request.getfixturevalue(f"{request.param}_url"), tmp_path) as (url, _):
+    with running_server(request.getfixturevalue(f"{request.param}_url"), tmp_path) as (url, log):
+        show_log_if_failed(request, log)
         yield url

@@ -10,7 +10,9 @@ from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Protocol
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ombuds.store.db import write_transaction
@@ -74,9 +76,13 @@ class ManualClock:
         async with self._engine.connect() as conn:
             value = (await conn.execute(select(clock.c.now).where(clock.c.id == 1))).scalar()
             if value is None:
-                value = (self._start or wall_now()).replace(microsecond=0)
-                await conn.execute(insert(clock).values(id=1, now=value))
+                # The first reads may come at once (a request and the in-process dispatcher):
+                # whoever inserts first sets the time, the others read it.
+                start = (self._start or wall_now()).replace(microsecond=0)
+                insert_ = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+                await conn.execute(insert_(clock).values(id=1, now=start).on_conflict_do_nothing())
                 await conn.commit()
+                value = (await conn.execute(select(clock.c.now).where(clock.c.id == 1))).scalar_one()
             return value
 
     async def set(self, value: datetime) -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import MARKETPLACE_KEY
 from tests.databases import IN_CI
-from tests.e2e.conftest import _log, running_server
+from tests.e2e.conftest import _log, running_server, show_log_if_failed
 from tests.factories import Marketplace
 
 CHROMIUM = "/usr/bin/chromium"
@@ -102,6 +102,7 @@ def site(request, tmp_path, browser):
     database_url = request.getfixturevalue(f"{request.param}_url")
     with running_server(database_url, tmp_path, worker_in_process="true", sweep_interval_seconds="0.2",
                         evidence_dir=str(tmp_path / "evidence")) as (url, log):
+        show_log_if_failed(request, log)
         with httpx.Client(base_url=url, timeout=30, trust_env=False) as http:
             yield Site(url, database_url, http, Marketplace(http, MARKETPLACE_KEY), request.param, browser)
     problems = [line for line in _log(log).splitlines() if "Traceback" in line]
