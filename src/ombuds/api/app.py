@@ -18,7 +18,7 @@ from ombuds.adapters.payments import SimulatedProvider
 from ombuds import web
 from ombuds.api import (
     errors, routes_disputes, routes_evidence, routes_money, routes_notifications, routes_orders,
-    routes_system, routes_trust,
+    routes_sign_in, routes_system, routes_trust,
 )
 from ombuds.api.idempotency import IdempotencyMiddleware
 from ombuds.api.responses import FastJSONResponse as ORJSONResponse
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     for routes in (routes_orders, routes_disputes, routes_money, routes_system,
-                   routes_notifications, routes_trust):  # notifications: webhooks API, /mailbox
+                   routes_notifications, routes_trust, routes_sign_in):  # notifications: webhooks API, /mailbox
         app.include_router(routes.router)
     routes_evidence.install(app, settings)
     web.install(app, settings)  # the pages, /assets, sessions, and its own "/"

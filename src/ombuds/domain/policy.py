@@ -88,6 +88,12 @@ class Policy(BaseModel):
     commission_bps: int = Field(0, ge=0, le=10_000, description="§4: commission in basis points")
     in_platform_balance_offered: bool = Field(True, description="R31")
     complaint_answer_days: Days = Field(15, description="R24")
+    sign_in_link_minutes: int = Field(15, ge=1, le=24 * 60,
+                                      description="R43: a sign-in link the marketplace asks for lives this long")
+    sign_in_links_in_emails: bool = Field(
+        False, description="R43: Ombuds' own e-mails carry a sign-in link instead of a plain one")
+    email_sign_in_link_hours: int = Field(
+        24, ge=1, le=24 * 14, description="R43: a sign-in link in an e-mail lives this long")
 
     @model_validator(mode="after")
     def _coherent(self) -> Policy:

@@ -9,6 +9,7 @@ outcome). All words are catalogue messages, looked up by data in the tables belo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -258,8 +259,10 @@ def parties(change: Change) -> dict[str, int]:
     return found
 
 
-def compose(change: Change, to: Recipient, *, public_url: str) -> Mail:
-    """The e-mail for one person about one change, in their language."""
+def compose(change: Change, to: Recipient, *, public_url: str,
+            sign_in_link: Callable[[str], str] | None = None) -> Mail:
+    """The e-mail for one person about one change, in their language. ``sign_in_link`` turns
+    the page's path into a link that also signs the reader in (R43, a policy switch)."""
     language = supported(to.language)
     gettext = translations(language).gettext
     cause, result = change.cause, change.result
@@ -271,7 +274,8 @@ def compose(change: Change, to: Recipient, *, public_url: str) -> Mail:
     headline = gettext(SUBJECT[kind]).format(id=shown_id, happened=gettext(_happened(cause)))
     short = gettext(todo[0]).format(date=date) if todo else (gettext(outcome[0]) if outcome else None)
     subject = f"{headline} — {short}" if short else headline
-    link = f"{public_url.rstrip('/')}/{kind}s/{shown_id}"
+    path = f"/{kind}s/{shown_id}"
+    link = sign_in_link(path) if sign_in_link else f"{public_url.rstrip('/')}{path}"
     context = {
         "name": to.name, "language": language, "headline": headline, "link": link, "link_label": gettext(LINK_LABEL[kind]),
         "order_id": result.payload.get("order_id"), "kind": kind,

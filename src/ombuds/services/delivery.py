@@ -28,6 +28,8 @@ class DispatchConfig:
     webhook_timeout: float = 10.0
     webhook_concurrency: int = 10
     disable_after_failures: int = 30
+    # R43 (policy switch): e-mails to buyers and sellers carry a sign-in link living this long.
+    sign_in_link_lifetime: timedelta | None = None
 
     @classmethod
     def from_settings(cls, s: Settings) -> DispatchConfig:
@@ -38,7 +40,8 @@ class DispatchConfig:
                    retry_base=timedelta(seconds=s.delivery_retry_base_seconds),
                    retry_max=timedelta(seconds=s.delivery_retry_max_seconds),
                    max_attempts=s.delivery_max_attempts, webhook_timeout=s.webhook_timeout_seconds,
-                   disable_after_failures=s.webhook_disable_after_failures)
+                   disable_after_failures=s.webhook_disable_after_failures,
+                   sign_in_link_lifetime=_email_sign_in_links(s))
 
     @property
     def sender(self) -> Address:
@@ -49,6 +52,11 @@ class DispatchConfig:
     def retry_delay(self, attempts: int) -> timedelta:
         """Exponential backoff after the ``attempts``-th failed try: base, 2×base, 4×base…"""
         return min(self.retry_base * (2 ** min(attempts - 1, 40)), self.retry_max)
+
+
+def _email_sign_in_links(s: Settings) -> timedelta | None:
+    policy = s.load_policy()
+    return timedelta(hours=policy.email_sign_in_link_hours) if policy.sign_in_links_in_emails else None
 
 
 async def claim_due(app: Ombuds, table: Table, *, now: datetime, limit: int, lease: timedelta) -> list:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ombuds.adapters.smtp import SmtpMailer
 from ombuds.domain.errors import NotFound
 from ombuds.emails.notices import Change, OutboxEvent, Recipient, audience, changes, compose, parties
+from ombuds.services import sign_in_links
 from ombuds.services.context import Ombuds
 from ombuds.services.delivery import DispatchConfig, claim_due
 from ombuds.store.tables import orders, users
@@ -31,14 +32,15 @@ async def queue(conn: AsyncConnection, events: list[OutboxEvent], *, now, config
     people = await _people(conn, {i for r in roles for i in r.values()})
     status = PENDING if config.smtp is not None else LOCAL
     sender = config.sender
-    rows = []
+    rows, links = [], []
     for change, ids in zip(grouped, roles):
         for role in audience(change):
             person = people.get(ids.get(role))
             if person is None:
                 continue
             m = compose(change, Recipient(person.id, role, person.name, person.email, person.language),
-                        public_url=config.public_url)
+                        public_url=config.public_url,
+                        sign_in_link=_sign_in_links(config, person.id, now, links))
             rows.append({
                 "event_id": m.event.id, "event_type": m.event.type, "aggregate": m.event.aggregate,
                 "aggregate_id": m.event.aggregate_id, "user_id": person.id, "to_address": person.email,
@@ -49,7 +51,22 @@ async def queue(conn: AsyncConnection, events: list[OutboxEvent], *, now, config
                 "created_at": now})
     if rows:
         await conn.execute(insert(mm), rows)
+    await sign_in_links.record_links(conn, links)
     return len(rows)
+
+
+def _sign_in_links(config: DispatchConfig, user_id: int, now, links: list[dict]):
+    """R43 (policy switch): the e-mail's link also signs its reader in, once."""
+    if config.sign_in_link_lifetime is None:
+        return None
+
+    def link(path: str) -> str:
+        secret = sign_in_links.new_secret()
+        links.append(sign_in_links.link_row(secret, user_id=user_id, landing_page=path, now=now,
+                                            lifetime=config.sign_in_link_lifetime,
+                                            issued_for=sign_in_links.EMAIL))
+        return sign_in_links.link_url(config.public_url, secret)
+    return link
 
 
 async def _parties(conn: AsyncConnection, grouped: list[Change]) -> list[dict[str, int]]:

@@ -24,11 +24,13 @@ def install(app: FastAPI, settings: Settings) -> None:
     The pages' own ``/`` is registered here, before the API's redirect to /docs, so it wins.
     """
     from ombuds.web import routes_account, routes_dispute_form, routes_disputes, routes_orders, routes_trust
+    from ombuds.web import routes_sign_in
     from ombuds.web.pages import WebExit
     from ombuds.web.sessions import SessionMiddleware
 
     app.mount("/assets", StaticFiles(directory=STATIC), name="web-assets")
-    for module in (routes_account, routes_orders, routes_dispute_form, routes_disputes, routes_trust):
+    for module in (routes_account, routes_sign_in, routes_orders, routes_dispute_form, routes_disputes,
+                   routes_trust):
         app.include_router(module.router)
 
     async def web_exit(request: Request, exc: WebExit):

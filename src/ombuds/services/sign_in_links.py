@@ -1,0 +1,135 @@
+"""R43: sign-in links. The marketplace asks for one for a buyer or seller; the person follows it
+and is signed in to Ombuds' pages without a password, once, within minutes, on the page asked for.
+
+A link is ``{public_url}/signin/link/<secret>``. Only the secret's SHA-256 is stored. Following
+the link shows a page with one button; the button spends the link (a conditional UPDATE only
+one request can win), so a mail scanner that opens every link does not use it up. Staff sign
+in with passwords: a link for an arbitrator is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ombuds.domain.errors import DomainError, Forbidden, NotFound
+from ombuds.domain.sign_in import landing_page as checked_landing_page
+from ombuds.services.accounts import WebUser, get_user
+from ombuds.services.context import Caller, Ombuds
+from ombuds.store.db import write_transaction
+from ombuds.store.tables import users
+from ombuds.store.tables_sign_in import sign_in_links as links
+
+PREFIX = "sil_"
+HOMES = {"buyer": "/orders", "seller": "/inbox"}
+MARKETPLACE, EMAIL = "marketplace", "email"
+
+
+class LinkState(StrEnum):
+    valid = "valid"
+    used = "used"
+    expired = "expired"
+    unknown = "unknown"  # never issued, mistyped or forged
+
+
+@dataclass(frozen=True, slots=True)
+class LinkLookup:
+    state: LinkState
+    user: WebUser | None = None  # known for a link that was issued (valid, used or expired)
+    landing_page: str | None = None
+    expires_at: datetime | None = None
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def link_url(public_url: str, secret: str) -> str:
+    return f"{public_url.rstrip('/')}/signin/link/{secret}"
+
+
+def new_secret() -> str:
+    return PREFIX + secrets.token_urlsafe(32)
+
+
+def link_row(secret: str, *, user_id: int, landing_page: str, now: datetime, lifetime: timedelta,
+             issued_for: str) -> dict:
+    """The row that makes ``secret`` a link (its hash, never the secret itself)."""
+    return {"user_id": user_id, "token_hash": _hash(secret), "landing_page": landing_page,
+            "issued_for": issued_for, "created_at": now, "expires_at": now + lifetime}
+
+
+async def issue_in(conn: AsyncConnection, *, user_id: int, landing_page: str, now: datetime,
+                   lifetime: timedelta, issued_for: str) -> str:
+    """Write a link in the caller's transaction; returns its secret (never stored)."""
+    secret = new_secret()
+    await conn.execute(insert(links).values(**link_row(secret, user_id=user_id, landing_page=landing_page,
+                                                       now=now, lifetime=lifetime, issued_for=issued_for)))
+    return secret
+
+
+async def record_links(conn: AsyncConnection, rows: list[dict]) -> None:
+    if rows:
+        await conn.execute(insert(links), rows)
+
+
+async def issue(app: Ombuds, *, caller: Caller, user_id: int, landing_page: str | None,
+                public_url: str) -> dict:
+    """The marketplace asks for a link for one of its buyers or sellers (R43)."""
+    if not caller.is_platform:
+        raise Forbidden("marketplace_only", "Only the marketplace asks for sign-in links.")
+    now = await app.now()
+    lifetime = timedelta(minutes=app.policy.sign_in_link_minutes)
+    async with write_transaction(app.engine) as conn:
+        role = (await conn.execute(select(users.c.role).where(users.c.id == user_id))).scalar()
+        if role is None:
+            raise NotFound("user", "user_id")
+        if role not in HOMES:
+            raise DomainError("staff_sign_in_with_password",
+                              "Staff sign in with their password; sign-in links are for buyers and "
+                              "sellers.", "user_id")
+        page = checked_landing_page(landing_page, HOMES[role])
+        secret = await issue_in(conn, user_id=user_id, landing_page=page, now=now, lifetime=lifetime,
+                                issued_for=MARKETPLACE)
+    return {"user_id": user_id, "url": link_url(public_url, secret), "landing_page": page,
+            "expires_at": (now + lifetime).isoformat(), "single_use": True}
+
+
+async def look_up(app: Ombuds, secret: str) -> LinkLookup:
+    """What a link is now, without spending it."""
+    row = await _row(app, secret)
+    if row is None:
+        return LinkLookup(LinkState.unknown)
+    user = await get_user(app, row.user_id)
+    now = await app.now()
+    state = (LinkState.used if row.used_at is not None else
+             LinkState.expired if row.expires_at <= now else LinkState.valid)
+    return LinkLookup(state, user, row.landing_page, row.expires_at)
+
+
+async def spend(app: Ombuds, secret: str) -> LinkLookup:
+    """Use the link: it is valid for exactly one request. Returns the state it was found in."""
+    if not secret.startswith(PREFIX) or len(secret) > 100:
+        return LinkLookup(LinkState.unknown)
+    now = await app.now()
+    async with write_transaction(app.engine) as conn:
+        won = (await conn.execute(
+            update(links).where(links.c.token_hash == _hash(secret), links.c.used_at.is_(None),
+                                links.c.expires_at > now)
+            .values(used_at=now).returning(links.c.user_id, links.c.landing_page))).first()
+    if won is None:
+        return await look_up(app, secret)
+    return LinkLookup(LinkState.valid, await get_user(app, won.user_id), won.landing_page)
+
+
+async def _row(app: Ombuds, secret: str):
+    if not secret.startswith(PREFIX) or len(secret) > 100:
+        return None
+    async with app.engine.connect() as conn:
+        return (await conn.execute(select(links).where(links.c.token_hash == _hash(secret)))).first()
