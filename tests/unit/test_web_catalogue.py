@@ -26,6 +26,8 @@ def test_every_page_string_has_a_russian_translation_with_the_same_placeholders(
     with open(CATALOGUES / "ru" / "LC_MESSAGES" / "messages.po", "rb") as f:
         catalogue = {m.id: m for m in read_po(f) if m.id}
     assert not sorted(map(str, wanted - catalogue.keys())), "untranslated strings: run the catalogue update"
+    fuzzy = [msgid for msgid, m in catalogue.items() if m.fuzzy]
+    assert not fuzzy, f"fuzzy translations are not shown; check and confirm them: {fuzzy}"
     for msgid, m in catalogue.items():
         singular = msgid[0] if isinstance(msgid, tuple) else msgid
         forms = m.string if isinstance(m.string, tuple) else (m.string,)
@@ -45,3 +47,21 @@ def test_durations_money_and_dates_follow_the_locale():
     assert en.parse_amount("18,50", "USD") == 1850 and en.parse_amount("3", "USD") == 300
     assert ru.gettext("Protection ends in %(left)s", left=ru.duration(timedelta(days=60))) == \
         "Защита закончится через 60 дней"
+
+
+def test_the_policy_page_says_every_rule_in_words():
+    """/policy is a page for people: each policy field is said in a sentence, not dumped."""
+    from ombuds.domain.policy import DEFAULT_POLICY, Policy
+    from ombuds.web.policy_page import FIELDS_SAID, sections
+    assert FIELDS_SAID == set(Policy.model_fields), "a policy field has no sentence on the policy page"
+    for lang in ("en", "ru"):
+        said = [text for section in sections(formatter(lang), DEFAULT_POLICY) for _, text in section["rules"]]
+        assert all("%(" not in text for text in said)
+    ru = " ".join(text for s in sections(formatter("ru"), DEFAULT_POLICY) for _, text in s["rules"])
+    assert "60 дней" in ru and "10 МБ" in ru and "Visa: 3–15 рабочих дней" in ru
+    assert "protection_days" not in ru and "MB" not in ru
+
+
+def test_sizes_are_written_in_the_readers_units():
+    assert formatter("ru").size(10 * 1024 * 1024) == "10 МБ"
+    assert formatter("en").size(200 * 1024 * 1024) == "200 MB"

@@ -23,7 +23,7 @@ def install(app: FastAPI, settings: Settings) -> None:
 
     The pages' own ``/`` is registered here, before the API's redirect to /docs, so it wins.
     """
-    from ombuds.web import routes_account, routes_dispute_form, routes_disputes, routes_orders, routes_trust
+    from ombuds.web import errors, routes_account, routes_dispute_form, routes_disputes, routes_orders, routes_trust
     from ombuds.web import routes_sign_in
     from ombuds.web.pages import WebExit
     from ombuds.web.sessions import SessionMiddleware
@@ -37,5 +37,6 @@ def install(app: FastAPI, settings: Settings) -> None:
         return exc.response
 
     app.add_exception_handler(WebExit, web_exit)
+    errors.install(app)  # HTML error pages for people; the API keeps its JSON
     app.add_middleware(SessionMiddleware, ombuds=app.state.ombuds, secret=settings.web_secret_key,
                        max_age=timedelta(days=settings.web_session_days), secure=settings.web_cookie_secure)

@@ -16,11 +16,12 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 
+import structlog
 from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, format_percent
 from babel.units import format_unit
 
 from ombuds.domain.money import precision
@@ -29,6 +30,7 @@ LANGUAGES = ("en", "ru")
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
 CATALOGUES = Path(__file__).parent / "i18n"
 DOMAIN = "messages"
+log = structlog.get_logger("ombuds.web")
 
 
 def N_(text: str) -> str:
@@ -84,12 +86,25 @@ class Formatter:
         self.t = translations(lang)
         self.locale = Locale.parse(lang)
 
-    def gettext(self, text: str, **values) -> str:
+    def lookup(self, text: str) -> str:
+        """The text in this language. A text the catalogue lacks is shown in English and
+        logged (``web.untranslated``), so a missing translation is seen, never silent."""
         out = self.t.gettext(text)
+        if out is text and text and self.lang != "en":
+            log.warning("web.untranslated", lang=self.lang, text=text[:80])
+        return out
+
+    def lookup_plural(self, singular: str, plural: str, n: int) -> str:
+        if self.lang != "en" and (singular, 0) not in getattr(self.t, "_catalog", {}):
+            log.warning("web.untranslated", lang=self.lang, text=singular[:80])
+        return self.t.ngettext(singular, plural, n)
+
+    def gettext(self, text: str, **values) -> str:
+        out = self.lookup(text)
         return out % values if values else out
 
     def ngettext(self, singular: str, plural: str, n: int, **values) -> str:
-        return self.t.ngettext(singular, plural, n) % {"num": n, **values}
+        return self.lookup_plural(singular, plural, n) % {"num": n, **values}
 
     # Money ---------------------------------------------------------------------------
     def money(self, amount: int | None, currency: str) -> str:
@@ -139,6 +154,18 @@ class Formatter:
 
     def days(self, n: int) -> str:
         return format_unit(n, "duration-day", length="long", locale=self.lang)
+
+    def hours(self, n: int) -> str:
+        return format_unit(n, "duration-hour", length="long", locale=self.lang)
+
+    def size(self, n_bytes: int) -> str:
+        """10 MB · 10 МБ (binary megabytes, as the limits are set)."""
+        megabytes = round(n_bytes / 1048576, 1)
+        return format_unit(int(megabytes) if megabytes == int(megabytes) else megabytes, "digital-megabyte",
+                           length="short", locale=self.lang)
+
+    def percent(self, ratio: float) -> str:
+        return format_percent(ratio, locale=self.lang)
 
     def country(self, code: str) -> str:
         return self.locale.territories.get(code, code)

@@ -12,13 +12,14 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from jinja2.ext import _make_new_gettext, _make_new_ngettext
+from markupsafe import Markup
 from starlette.datastructures import FormData, UploadFile
 
 from ombuds import __version__
 from ombuds.api.uploads import BodyTooLarge, bounded
 from ombuds.domain.errors import DomainError
 from ombuds.services.context import Caller, Ombuds
-from ombuds.web import words
+from ombuds.web import labels, words
 from ombuds.services.accounts import WebUser, get_user
 from ombuds.web.features import Features
 from ombuds.web.i18n import N_, LANGUAGE_NAMES, Formatter, formatter, from_accept_language, pick_language
@@ -32,14 +33,24 @@ FILE_OVERHEAD = 64 * 1024  # multipart boundaries and fields around a file
 env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                   extensions=["jinja2.ext.i18n"], trim_blocks=True,
                   lstrip_blocks=True, auto_reload=False)
-env.globals.update(words=words, LANGUAGE_NAMES=LANGUAGE_NAMES, version=__version__, CSRF_FIELD=CSRF_FIELD)
+env.globals.update(words=words, labels=labels, LANGUAGE_NAMES=LANGUAGE_NAMES, version=__version__, CSRF_FIELD=CSRF_FIELD)
+
+
+def people_s_own(value) -> Markup:
+    """What people wrote or named (a name, a title, a tracking number), marked so that
+    nobody translates it — neither a browser's translator nor the test that a Russian page
+    shows no English outside such words."""
+    return Markup('<span translate="no">{}</span>').format("" if value is None else value)
+
+
+env.filters["data"] = people_s_own
 _GETTEXT = {}
 
 
 def _gettext_for(f: Formatter) -> dict:
     if f.lang not in _GETTEXT:
-        _GETTEXT[f.lang] = {"gettext": _make_new_gettext(f.t.gettext),
-                            "ngettext": _make_new_ngettext(f.t.ngettext)}
+        _GETTEXT[f.lang] = {"gettext": _make_new_gettext(f.lookup),
+                            "ngettext": _make_new_ngettext(f.lookup_plural)}
     return _GETTEXT[f.lang]
 
 

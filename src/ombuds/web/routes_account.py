@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 from ombuds.domain.errors import DomainError
 from ombuds.services import clock as clock_service
 from ombuds.services import accounts
+from ombuds.web import policy_page
 from ombuds.web.i18n import LANGUAGES
 from ombuds.web.pages import LANG_COOKIE, PageDep, csrf_protect
 
@@ -134,6 +135,4 @@ async def advance_clock(page: PageDep):
 async def policy(page: PageDep):
     """The operator's policy in force, read-only."""
     page.require()
-    p = page.app.policy
-    fields = [(name, info.description or "", getattr(p, name)) for name, info in type(p).model_fields.items()]
-    return page.render("policy.html", fields=fields)
+    return page.render("policy.html", sections=policy_page.sections(page.f, page.app.policy))

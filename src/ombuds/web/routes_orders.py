@@ -17,28 +17,34 @@ router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False
 
 
 def protection(page: Page, o: Order) -> dict:
-    """R2: what the order's countdown says, for its buyer or seller."""
+    """R2: what the order's countdown says, worded for its buyer or for its seller."""
     f, now = page.f, page.now
+    seller = page.user is not None and page.user.id == o.seller_id
     if o.state is OrderState.paid:
-        return {"kind": "waiting", "text": f.gettext("Waiting for the seller to ship.")}
+        return {"kind": "waiting", "text": f.gettext("Ship it: the buyer's protection starts when you ship.") if seller
+                else f.gettext("Waiting for the seller to ship.")}
     if o.state is OrderState.cancelled:
         return {"kind": "muted", "text": f.gettext("Cancelled before shipping; the full amount was refunded.")}
     if o.state is OrderState.shipped:
         left = o.protection_ends_at - now
-        text = f.gettext("Protection ends in %(left)s", left=f.duration(left))
+        text = (f.gettext("The buyer's protection ends in %(left)s", left=f.duration(left)) if seller
+                else f.gettext("Protection ends in %(left)s", left=f.duration(left)))
         extra = f.gettext("on %(date)s", date=f.date(o.protection_ends_at))
         if o.protection_extension_days:
-            extra += " · " + f.gettext("extended by the seller by %(days)s",
-                                       days=f.days(o.protection_extension_days))
+            days = f.days(o.protection_extension_days)
+            extra += " · " + (f.gettext("you extended it by %(days)s", days=days) if seller
+                              else f.gettext("extended by the seller by %(days)s", days=days))
         return {"kind": "urgent" if left.days < 7 else "ok", "text": text, "extra": extra,
                 "at": o.protection_ends_at}
     if o.state is OrderState.completed:
-        left = o.dispute_window_ends_at - now
-        return {"kind": "ok", "text": f.gettext("Disputes can be opened for %(left)s more", left=f.duration(left)),
-                "extra": f.gettext("until %(date)s — the order is complete", date=f.date(o.dispute_window_ends_at)),
-                "at": o.dispute_window_ends_at}
+        left = f.duration(o.dispute_window_ends_at - now)
+        return {"kind": "ok", "at": o.dispute_window_ends_at,
+                "text": f.gettext("The buyer can open a dispute for %(left)s more", left=left) if seller
+                else f.gettext("Disputes can be opened for %(left)s more", left=left),
+                "extra": f.gettext("until %(date)s — the order is complete", date=f.date(o.dispute_window_ends_at))}
     return {"kind": "muted", "text": f.gettext("Protection is over"),
-            "extra": f.gettext("You can still complain to the platform about the seller.")}
+            "extra": f.gettext("No dispute can be opened on this order any more.") if seller
+            else f.gettext("You can still complain to the platform about the seller.")}
 
 
 def dispute_window_end(o: Order):
@@ -55,7 +61,9 @@ def line_chance(page: Page, o: Order, line_id: int, dispute_id: int | None) -> d
     if dispute_id is not None:
         return {"may": False, "dispute_id": dispute_id}
     if o.state is OrderState.paid:
-        return {"may": False, "why": f.gettext("Not shipped yet — nothing to dispute; the order can be cancelled.")}
+        seller = page.user is not None and page.user.id == o.seller_id
+        return {"may": False, "why": f.gettext("Not shipped yet.") if seller else
+                f.gettext("Not shipped yet — nothing to dispute; the order can be cancelled.")}
     if o.state is OrderState.cancelled:
         return {"may": False, "why": f.gettext("The order was cancelled and refunded.")}
     end = dispute_window_end(o)

@@ -13,3 +13,13 @@
   }
   setInterval(tick, 60000);
 })();
+
+// After htmx redraws a part of a form, keyboard focus stays where it was: htmx keeps it on
+// an element with the same id; when that element is gone (the "partial refund instead"
+// button replaced itself), focus moves to the amount it changed rather than to the page.
+document.addEventListener("htmx:afterSettle", function (event) {
+  var part = event.detail.elt;
+  if (!part || !part.id || (document.activeElement && document.activeElement !== document.body)) return;
+  var next = document.getElementById(part.id === "claim" ? "amount" : part.id);
+  if (next && next.focus) next.focus();
+});
