@@ -158,6 +158,9 @@ class Formatter:
     def hours(self, n: int) -> str:
         return format_unit(n, "duration-hour", length="long", locale=self.lang)
 
+    def minutes(self, n: int) -> str:
+        return format_unit(n, "duration-minute", length="long", locale=self.lang)
+
     def size(self, n_bytes: int) -> str:
         """10 MB · 10 МБ (binary megabytes, as the limits are set)."""
         megabytes = round(n_bytes / 1048576, 1)

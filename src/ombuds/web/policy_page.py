@@ -80,6 +80,13 @@ def sections(f: Formatter, p: Policy) -> list[dict]:
                       days=days(p.rating_window_days), percent=f.percent(p.seller_flag_lost_ratio))),
             ("R24", _("The platform answers a complaint within %(days)s.", days=days(p.complaint_answer_days))),
         ]},
+        {"title": _("Signing in"), "rules": [
+            ("R43", _("A sign-in link from the marketplace works once, for %(minutes)s.",
+                      minutes=f.minutes(p.sign_in_link_minutes))),
+            ("R43", _("Ombuds' e-mails carry a sign-in link that works once, for %(hours)s.",
+                      hours=f.hours(p.email_sign_in_link_hours)) if p.sign_in_links_in_emails
+             else _("Ombuds' e-mails link to the pages; they carry no sign-in link.")),
+        ]},
     ]
 
 
@@ -92,5 +99,6 @@ FIELDS_SAID = {
     "evidence_max_files_per_side", "return_ship_days", "return_confirm_after_delivery_days",
     "return_confirm_after_shipping_days", "return_postage_payer", "return_postage_estimates",
     "refund_windows", "in_platform_balance_offered", "commission_bps", "rating_window_days",
-    "seller_flag_lost_ratio", "complaint_answer_days",
+    "seller_flag_lost_ratio", "complaint_answer_days", "sign_in_link_minutes", "sign_in_links_in_emails",
+    "email_sign_in_link_hours",
 }
