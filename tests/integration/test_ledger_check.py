@@ -92,3 +92,32 @@ def test_ledger_check_fails_naming_the_entry_whose_posting_was_corrupted(market,
     named = [line for line in checked.stdout.splitlines() if f"entry {entry_id}:" in line]
     assert any("does not balance" in line for line in named), checked.stdout
     assert "consistent" not in checked.stdout
+
+
+def test_ledger_check_names_a_running_balance_that_differs_from_its_postings(market, database_url, tmp_path):
+    """The running balances are kept beside the postings; the postings are the truth."""
+    order = play_the_seed_story(market)
+    seller_account = f"seller:{order['seller_id']}"
+    [(before,)] = execute(database_url, "SELECT balance FROM account_balances WHERE account = :a",
+                          a=seller_account)
+
+    execute(database_url, "UPDATE account_balances SET balance = balance - 1 WHERE account = :a",
+            a=seller_account)
+
+    checked = ledger_check(database_url, tmp_path)
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    named = [line for line in checked.stdout.splitlines() if seller_account in line]
+    assert any(f"running balance of {seller_account} is {before - 1} USD but its postings sum to "
+               f"{before} USD" in line for line in named), checked.stdout
+    assert "consistent" not in checked.stdout
+
+
+def test_ledger_check_names_postings_that_have_no_running_balance(market, database_url, tmp_path):
+    order = play_the_seed_story(market)
+    escrow = f"escrow:line:{order['lines'][1]['id']}"  # paid in, paid out: its balance is 0
+    execute(database_url, "DELETE FROM account_balances WHERE account = :a", a=f"seller:{order['seller_id']}")
+
+    checked = ledger_check(database_url, tmp_path)
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    assert f"running balance of seller:{order['seller_id']} is 0 USD but its postings sum to" in checked.stdout
+    assert escrow not in checked.stdout, "an emptied account with a row of 0 is consistent"

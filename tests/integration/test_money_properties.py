@@ -17,6 +17,7 @@ plain SQL and these must hold:
 - the refunds on a line never exceed what was paid for it (R7);
 - a line is paid out at most once, and never while a dispute opened before the payout is
   still open (R1);
+- every running balance (``account_balances``) equals the sum of its account's postings;
 - ``check_ledger`` (what ``ombuds ledger check`` runs) finds nothing.
 
 At the end the clock runs on until everything has settled (the arbitrator decides whatever
@@ -360,6 +361,17 @@ async def check_every_step(app: Ombuds) -> None:
                                 JOIN postings q ON q.account = 'escrow:line:' || p.line_id
                                GROUP BY p.line_id HAVING SUM(q.amount) <> 0""")
     assert left == [], f"lines paid out that still hold money in escrow: {left}"
+
+    # Every running balance is its postings' sum, written in the same transaction (a missing
+    # row is 0), so a balance read of one row says what the whole history says.
+    drifted = await rows(app, """SELECT COALESCE(b.account, p.account), COALESCE(b.currency, p.currency),
+                                        b.balance, p.total
+                                   FROM account_balances b
+                                   FULL JOIN (SELECT account, currency, SUM(amount) AS total FROM postings
+                                               GROUP BY account, currency) p
+                                     ON p.account = b.account AND p.currency = b.currency
+                                  WHERE COALESCE(b.balance, 0) <> COALESCE(p.total, 0)""")
+    assert drifted == [], f"running balances that differ from their postings (balance, sum): {drifted}"
 
     problems = await check_ledger(app)
     assert problems == [], "ombuds ledger check: " + "; ".join(map(str, problems))

@@ -37,6 +37,8 @@ async def check_ledger(app: Ombuds) -> list[Problem]:
         orders = {r.id: r for r in (await conn.execute(select(t.orders))).all()}
         open_disputes = set((await conn.execute(select(t.disputes.c.line_id)
                                                 .where(t.disputes.c.state != "closed"))).scalars())
+        kept = {(r.account, r.currency): r.balance
+                for r in (await conn.execute(select(t.account_balances))).all()}
     problems: list[Problem] = []
     by_entry: dict[int, list] = defaultdict(list)
     for p in postings:
@@ -84,6 +86,13 @@ async def check_ledger(app: Ombuds) -> list[Problem]:
         if moved != payout.amount:
             problems.append(Problem(entry and entry.id, f"payout of line {payout.line_id} is "
                                                         f"{payout.amount} but the ledger moved {moved}"))
+
+    # Every running balance is the sum of its postings (a missing row is a balance of 0).
+    for account, currency in sorted(set(kept) | {k for k, v in running.items() if v}):
+        held, summed = kept.get((account, currency), 0), running.get((account, currency), 0)
+        if held != summed:
+            problems.append(Problem(None, f"running balance of {account} is {held} {currency} but its "
+                                          f"postings sum to {summed} {currency}"))
 
     # At the end of an order's life every line's escrow is empty: paid out or refunded, once.
     for line_id, line in lines.items():

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import and_, false, or_, select
 
 from ombuds.domain.disputes import Dispute, DisputeState
 from ombuds.domain.orders import Order
 from ombuds.services.context import Caller, Ombuds
 from ombuds.store import tables as t
+from ombuds.store.ledger_store import LedgerStore
 from ombuds.store.mapping import row_to_dispute, row_to_order
 
 
@@ -141,15 +142,8 @@ async def list_payouts(app: Ombuds, caller: Caller, *, order_id: int | None, lim
              "amount": r.amount, "currency": r.currency, "created_at": _iso(r.created_at)} for r in rows]
 
 
-
-
 async def balance(app: Ombuds, accounts: list[str]) -> dict[str, dict[str, int]]:
-    """Account → currency → balance, derived from the postings."""
-    q = (select(t.postings.c.account, t.postings.c.currency, func.sum(t.postings.c.amount))
-         .where(t.postings.c.account.in_(accounts)).group_by(t.postings.c.account, t.postings.c.currency))
+    """Account → currency → balance: the running balances, one row each (``ledger check``
+    proves them equal to the postings)."""
     async with app.engine.connect() as conn:
-        rows = (await conn.execute(q)).all()
-    found: dict[str, dict[str, int]] = {a: {} for a in accounts}
-    for account, currency, total in rows:
-        found[account][currency] = int(total)
-    return found
+        return await LedgerStore(conn).balances(accounts)

@@ -3,6 +3,7 @@ locking), so a person's action and a timer firing at the same moment never both 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from types import SimpleNamespace
 
@@ -17,6 +18,7 @@ from ombuds.domain import ledger
 from ombuds.domain.ledger import JournalEntry
 from ombuds.domain.orders import Order
 from ombuds.store import tables as t
+from ombuds.store.ledger_store import LedgerStore
 from ombuds.store.mapping import dispute_to_row, order_to_row, row_to_dispute, row_to_order
 
 
@@ -41,6 +43,7 @@ class UnrecordedMoney(RuntimeError):
 class Repository:
     def __init__(self, conn: AsyncConnection, *, for_update: bool):
         self.conn = conn
+        self.ledger = LedgerStore(conn)
         self._for_update = for_update
         self._money_rows: set[tuple[str, int]] = set()
         self._money_entries: set[tuple[str, int]] = set()
@@ -163,28 +166,23 @@ class Repository:
 
     async def post(self, entry: JournalEntry, now: datetime) -> int:
         """Write one balanced journal entry (it was checked when built)."""
-        entry_id = (await self.conn.execute(insert(t.journal_entries).values(
-            kind=entry.kind, order_id=entry.order_id, line_id=entry.line_id, dispute_id=entry.dispute_id,
-            refund_id=entry.refund_id, memo=entry.memo, created_at=now).returning(t.journal_entries.c.id))
-        ).scalar_one()
-        await self.conn.execute(insert(t.postings), [
-            {"entry_id": entry_id, "account": p.account, "currency": p.currency, "amount": p.amount}
-            for p in entry.postings])
-        if entry.kind == "refund_issued":
-            self._money_entries.add(("refund", entry.refund_id))
-        elif entry.kind == "payout":
-            self._money_entries.add(("payout", entry.line_id))
-        return entry_id
+        return (await self.post_many([(entry, now)]))[0]
+
+    async def post_many(self, entries: Sequence[tuple[JournalEntry, datetime]]) -> list[int]:
+        """Write many balanced entries, each at its own time, in a few statements whatever
+        their number (``LedgerStore.post_many``); their ids in the order given."""
+        ids = await self.ledger.post_many(entries)
+        for entry, _ in entries:
+            if entry.kind == "refund_issued":
+                self._money_entries.add(("refund", entry.refund_id))
+            elif entry.kind == "payout":
+                self._money_entries.add(("payout", entry.line_id))
+        return ids
 
     async def balances(self, accounts: list[str]) -> dict[str, int]:
-        """Account → balance (single-currency accounts), derived from postings."""
-        if not accounts:
-            return {}
-        rows = (await self.conn.execute(select(t.postings.c.account, func.sum(t.postings.c.amount))
-                                        .where(t.postings.c.account.in_(accounts))
-                                        .group_by(t.postings.c.account))).all()
-        found = {account: int(total) for account, total in rows}
-        return {a: found.get(a, 0) for a in accounts}
+        """Account → running balance, for accounts that hold one currency (escrow, refunds)."""
+        found = await self.ledger.balances(accounts)
+        return {a: sum(found[a].values()) for a in accounts}
 
     async def payout_of_line(self, line_id: int) -> tuple[int, int]:
         """(amount taken from escrow, commission taken) by the line's payout; (0, 0) if none."""

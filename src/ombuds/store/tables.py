@@ -193,6 +193,17 @@ postings = Table(
     Index("ix_postings_account", "account", "currency"),
 )
 
+# One row per account and currency: the sum of its postings, kept in the same transaction
+# as each posting so a balance is read in one row however long the history grows.
+# The postings stay the truth; ``ombuds ledger check`` proves every row equals their sum.
+# No row means a balance of 0 (a movement that nets to zero writes nothing).
+account_balances = Table(
+    "account_balances", metadata,
+    Column("account", String(80), primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("balance", Id, nullable=False),
+)
+
 payouts = Table(
     "payouts", metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
