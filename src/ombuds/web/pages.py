@@ -132,8 +132,9 @@ class Page:
         return self.render("error.html", status=404, title=self._("Not found"),
                            message=self._("There is nothing here — or it is not yours to see."))
 
-    def error_text(self, exc: DomainError) -> str:
-        """The service's refusal in the page's language, with its details filled in."""
+    def error_text(self, exc: DomainError, *, currency: str | None = None) -> str:
+        """The service's refusal in the page's language, with its details filled in; amounts
+        as money in ``currency`` (the order's), never as minor units."""
         text = words.ERRORS.get(exc.code)
         if exc.code == "language_not_allowed":
             return language_refusal(self.f, exc.details.get("found"), exc.details.get("allowed") or ["en"])
@@ -145,6 +146,9 @@ class Page:
                 details[key] = self.f.datetime(details[key])
         if "state" in details:
             details["state"] = self._(words.STATES.get(details["state"], details["state"]))
+        for key in ("max_amount", "amount", "refundable"):
+            if key in details and currency and isinstance(details[key], int):
+                details[key] = self.f.money(details[key], currency)
         if "max_amount" in details:
             details["max"] = details["max_amount"]
         try:

@@ -64,3 +64,18 @@ async def seller_history(app: Ombuds, seller_id: int) -> dict:
             .group_by(t.disputes.c.outcome))).all())
     refunded = outcomes.get("refunded_full", 0) + outcomes.get("refunded_partial", 0)
     return {"orders": orders, "disputes": sum(outcomes.values()), "refunded": refunded}
+
+
+async def unanswered_messages(app: Ombuds, user_id: int, role: str, limit: int = 50) -> list[dict]:
+    """R4: orders of this buyer or seller whose last message came from the other party —
+    the messages waiting for their answer, the oldest wait first."""
+    from ombuds.store.tables_evidence import order_messages as m
+    mine = t.orders.c.seller_id if role == "seller" else t.orders.c.buyer_id
+    other = "buyer" if role == "seller" else "seller"
+    last = (select(m.c.order_id, func.max(m.c.id).label("id")).join(t.orders, t.orders.c.id == m.c.order_id)
+            .where(mine == user_id).group_by(m.c.order_id).subquery())
+    q = (select(m.c.order_id, m.c.body, m.c.created_at, m.c.author_id).join(last, last.c.id == m.c.id)
+         .where(m.c.author_role == other).order_by(m.c.created_at).limit(limit))
+    async with app.engine.connect() as conn:
+        rows = (await conn.execute(q)).all()
+    return [{"order_id": r.order_id, "body": r.body, "at": r.created_at, "author_id": r.author_id} for r in rows]

@@ -103,17 +103,22 @@ async def _load(page: Page, order_id: int, line_id: int):
 
 async def _closed_door(page: Page, o: Order, line: OrderLine):
     """The line cannot get a dispute: say why, and where to go instead (R5, R6, R24)."""
-    disputed = {d.line_id: d.id for d in await reads.disputes_of_order(page.app, o.id)}
-    chance = line_chance(page, o, line.id, disputed.get(line.id))
+    disputed = {d.line_id: d for d in await reads.disputes_of_order(page.app, o.id)}
+    existing = disputed.get(line.id)
+    chance = line_chance(page, o, line.id, existing.id if existing else None)
     if chance["may"]:
         return None
-    if chance.get("dispute_id"):
+    still_open = existing is not None and existing.state.value != "closed"
+    if still_open:  # R5: nothing else on this line while it is open — go to that dispute
+        why = page.f.gettext("This line already has an open dispute, #%(id)s: add to it, or answer the "
+                             "seller, there.", id=existing.id)
+    elif existing is not None:
         why = page.error_text(DomainError("line_already_disputed", ""))
     else:
         why = chance["why"]
     return page.render("dispute_refused.html", status=409, o=o, line=line, why=why,
-                       dispute_id=chance.get("dispute_id"),
-                       complain=chance.get("complain") or bool(chance.get("dispute_id")))
+                       dispute_id=existing.id if existing else None, still_open=still_open,
+                       complain=not still_open and (chance.get("complain") or existing is not None))
 
 
 def _limits(page: Page) -> dict | None:
@@ -209,7 +214,8 @@ async def open_dispute(order_id: int, line_id: int, page: PageDep):
         if exc.code == "language_not_allowed":
             return again(status=422, language_error=page.error_text(exc))
         field = {"received": "reason", "line_id": "form", "order_id": "form"}.get(exc.field, exc.field or "form")
-        return again(status=422 if exc.status == 422 else 409, errors={field: page.error_text(exc)})
+        return again(status=422 if exc.status == 422 else 409,
+                     errors={field: page.error_text(exc, currency=o.currency)})
     page.flash("ok", page.f.gettext("Your dispute is open. The seller has until %(date)s to answer.",
                                     date=page.f.datetime(d.deadline_at)))
     upload = page.upload("evidence")

@@ -67,8 +67,14 @@ async def _evidence(page: Page, d: Dispute) -> dict | None:
 
 @router.get("/disputes/{dispute_id}")
 async def dispute_page(dispute_id: int, page: PageDep):
-    user = page.require("buyer", "seller", "arbitrator")
-    d = await load_dispute(page, dispute_id)
+    page.require("buyer", "seller", "arbitrator")
+    return await show_dispute(page, await load_dispute(page, dispute_id))
+
+
+async def show_dispute(page: Page, d: Dispute, *, status: int = 200, drafts: dict | None = None):
+    """The dispute page, or the case page for staff; ``drafts`` brings back what the reader
+    typed into a form the service refused, with the refusal beside it."""
+    user = page.user
     timeline = await queries.timeline(page.app, d.id)
     view = dispute_view(d, page.caller, page.app.policy, page.now, timeline)
     line = (await reads.lines(page.app, [d.line_id]))[d.line_id]
@@ -80,7 +86,7 @@ async def dispute_page(dispute_id: int, page: PageDep):
                    deadline=deadline_box(page, view), said=statements(timeline),
                    allowed=set(view["allowed_actions"]), limits=_limits(page),
                    can_upload=evidence is not None and view["state"] != "closed" and user.role != "arbitrator",
-                   live_check=page.features.language is not None)
+                   live_check=page.features.language is not None, drafts=drafts or {})
     if user.role == "arbitrator":
         notes = []
         if page.features.conversations:
@@ -98,8 +104,17 @@ async def dispute_page(dispute_id: int, page: PageDep):
                                if d.escalated_at else None),
                        limit=(d.escalated_at + page.app.policy.days("arbitration_limit_days")
                               if d.escalated_at else None))
-        return page.render("case.html", **context)
-    return page.render("dispute.html", **context)
+        context["messages"] = await order_chat(page, d)
+        return page.render("case.html", status=status, **context)
+    return page.render("dispute.html", status=status, **context)
+
+
+async def order_chat(page: Page, d: Dispute) -> list[dict]:
+    """R4 for the arbitrator: what buyer and seller wrote to each other on the order."""
+    if page.features.conversations is None:
+        return []
+    return await optional(lambda: page.features.conversations.order_messages_of(
+        page.app, caller=page.caller, order_id=d.order_id, after_id=None, limit=200), [])
 
 
 def _limits(page: Page) -> dict | None:
@@ -126,6 +141,8 @@ async def _command(page: Page, action: Action, d: Dispute):
     if action in TEXT_ACTIONS:
         return c.Say(message)
     if action is Action.decide:
+        if not message:  # both parties read why (the page asks for reasons; R15)
+            raise DomainError("reasons_required", "Give the reasons for the verdict.", "message")
         try:
             amount = f.parse_amount(page.field("refund_amount"), d.currency)
         except ValueError:
@@ -141,6 +158,13 @@ async def _command(page: Page, action: Action, d: Dispute):
         return c.ConfirmReturn(ReturnCondition(condition), message)
     return None
 
+
+# The form on the page each action is sent from (its text field's name_id), so that a
+# refused form comes back with what was typed; and refusals after which that form is gone.
+FORM_OF = {Action.propose: "propose", Action.amend: "amend", Action.reject: "reject", Action.argue: "argue",
+           Action.decide: "decide", Action.agree_verdict: "verdict", Action.disagree_verdict: "verdict",
+           Action.confirm_return: "confirm_return"}
+MOVED_ON = {"deadline_passed", "action_not_allowed", "dispute_moved_on", "not_your_action", "dispute_closed"}
 
 DONE = {
     Action.amend: words.N_("Your request is changed."),
@@ -171,7 +195,14 @@ async def act(dispute_id: int, action: str, page: PageDep):
         await disputes.act(page.app, caller=page.caller, dispute_id=d.id, action=what,
                            cmd=await _command(page, what, d))
     except DomainError as exc:
-        page.flash("error", exc.message if exc.code == "language_not_allowed" else page.error_text(exc))
+        error = exc.message if exc.code == "language_not_allowed" else page.error_text(exc, currency=d.currency)
+        form = FORM_OF.get(what)
+        if form is not None and exc.code not in MOVED_ON:  # the form again, with what was typed
+            typed = {"message": page.field("message"), "error": error,
+                     "amount": page.field("amount") or page.field("refund_amount")}
+            return await show_dispute(page, await load_dispute(page, d.id), drafts={form: typed},
+                                      status=409 if exc.status == 409 else 422)
+        page.flash("error", error)
     else:
         page.flash("ok", page._(DONE[what]))
     return page.redirect(f"/disputes/{d.id}")
@@ -276,7 +307,10 @@ async def inbox(page: PageDep):
     closed = await queries.list_disputes(page.app, page.caller, state="closed", open_only=False, limit=200,
                                          after_id=None)
     closed.sort(key=lambda d: d.closed_at or d.opened_at, reverse=True)
-    return page.render("inbox.html", open_rows=await _rows(page, open_), closed_rows=await _rows(page, closed[:30]))
+    waiting = await reads.unanswered_messages(page.app, page.user.id, page.user.role)
+    writers = await reads.people(page.app, [m["author_id"] for m in waiting])
+    return page.render("inbox.html", open_rows=await _rows(page, open_), closed_rows=await _rows(page, closed[:30]),
+                       waiting=waiting, writers=writers)
 
 
 async def escalated(page: Page) -> list[Dispute]:

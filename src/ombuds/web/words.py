@@ -156,6 +156,7 @@ ERRORS = {
     "invalid_quantity": N_("Choose how many units are in dispute."),
     "description_required": N_("Describe what went wrong."),
     "message_required": N_("Say why, in a few words."),
+    "reasons_required": N_("Give the reasons for the verdict: both parties read them."),
     "tracking_required": N_("Enter the parcel's tracking number."),
     "deadline_passed": N_("Too late: a deadline passed and the dispute has moved on. It is now: %(state)s."),
     "action_not_allowed": N_("That is not possible now. The dispute is: %(state)s."),
