@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 from pathlib import Path
 
 import typer
@@ -53,14 +54,30 @@ def serve(host: str = "127.0.0.1", port: int = typer.Option(8000, envvar="PORT")
 
 
 @app.command()
-def worker(interval: float = 1.0) -> None:
-    """Sweep due deadlines forever; run as many as you like on PostgreSQL."""
+def worker(interval: float = typer.Option(None, help="seconds between looks when idle and not woken "
+                                                     "(SQLite); default OMBUDS_SWEEP_INTERVAL_SECONDS"),
+           safety_interval: float = typer.Option(None, help="PostgreSQL: the longest an idle worker sleeps "
+                                                            "between wake-ups; default OMBUDS_WAKEUP_SAFETY_SECONDS")
+           ) -> None:
+    """Apply due deadlines and dispatch the outbox forever; run as many as you like on PostgreSQL."""
     from ombuds.api.app import build_ombuds
-    from ombuds.worker import run_forever
-    ombuds = build_ombuds(Settings())
+    from ombuds.worker import for_worker, run_forever
+    settings = Settings()
+    loops = for_worker(settings, interval=interval, safety_interval=safety_interval)
+
+    async def work() -> None:
+        ombuds = build_ombuds(settings)
+        task = asyncio.current_task()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)  # stop cleanly
+        try:
+            await run_forever(ombuds, loops)
+        except asyncio.CancelledError:
+            pass
+        finally:
+            await ombuds.engine.dispose()
     console.print("Worker running; Ctrl-C to stop.")
     try:
-        asyncio.run(run_forever(ombuds, interval))
+        asyncio.run(work())
     except KeyboardInterrupt:
         pass
 

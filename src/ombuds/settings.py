@@ -21,7 +21,11 @@ class Settings(BaseSettings):
     clock_start: datetime | None = None  # where a new manual clock starts
     policy_file: Path | None = None
     worker_in_process: bool = True  # sweep deadlines inside `ombuds serve`
-    sweep_interval_seconds: float = 1.0
+    sweep_interval_seconds: float = 1.0  # an idle loop's polling interval where it is not woken (SQLite)
+    # PostgreSQL: idle loops sleep until LISTEN/NOTIFY wakes them, at most this long. Turn
+    # wake-ups off behind a proxy that pools transactions (LISTEN needs a session of its own).
+    wakeups: bool = True
+    wakeup_safety_seconds: float = 30.0
     pool_size: int = 10
     public_url: str = "http://127.0.0.1:8000"
     # E-mail (R23). No SMTP host: messages go to the local mailbox shown at /mailbox.

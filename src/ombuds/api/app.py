@@ -1,4 +1,4 @@
-"""The ASGI application: API routers, error handlers, and (optionally) the in-process worker."""
+"""The ASGI application: API routers, error handlers, and (optionally) the in-process loop."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from ombuds.adapters.clock import ManualClock, RequestInstant, WallClock
 from ombuds.adapters.language import get_checker
 from ombuds.adapters.metrics import MetricsMiddleware
 from ombuds.adapters.payments import SimulatedProvider
-from ombuds import web
+from ombuds import web, worker
 from ombuds.api import (
     errors, routes_disputes, routes_evidence, routes_money, routes_notifications, routes_orders,
     routes_sign_in, routes_system, routes_trust,
@@ -41,20 +41,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(get_checker)  # R9's detector, built once, before the first request
-        worker = None
-        if settings.worker_in_process and settings.clock == "wall":
-            from ombuds.services.dispatch import DispatchConfig
-            from ombuds.worker import run_forever
-            worker = asyncio.create_task(run_forever(
-                ombuds, settings.sweep_interval_seconds,
-                dispatch_config=DispatchConfig.from_settings(settings)))
         try:
-            yield
+            async with worker.in_background(ombuds, worker.for_serve(settings)):  # every loop: worker.py
+                yield
         finally:
-            if worker:
-                worker.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await worker
             await ombuds.engine.dispose()
 
     app = FastAPI(title="Ombuds", version=__version__, lifespan=lifespan,

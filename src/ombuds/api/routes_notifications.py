@@ -7,12 +7,9 @@ it is for demos and development, not for a server that real people's e-mail reac
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from typing import Annotated
 
-import structlog
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
@@ -21,44 +18,11 @@ from ombuds.domain.errors import NotFound
 from ombuds.emails.catalogue import environment
 from ombuds.services import mail, webhooks
 from ombuds.services.context import Caller, Ombuds
-from ombuds.services.dispatch import DispatchConfig, dispatch
 
-log = structlog.get_logger("ombuds.api.notifications")
 CallerDep = Annotated[Caller, Depends(get_caller)]
 AppDep = Annotated[Ombuds, Depends(app_state)]
 
-
-@contextlib.asynccontextmanager
-async def _dispatch_in_process(app: FastAPI):
-    """With a manual clock (the demo) the app does not run the worker, yet the mailbox must
-    fill: dispatch the outbox in-process. (With the wall clock the worker does it.)"""
-    settings, ombuds = app.state.settings, app.state.ombuds
-    task = None
-    if settings.worker_in_process and settings.clock == "manual":
-        task = asyncio.create_task(_dispatch_forever(ombuds, DispatchConfig.from_settings(settings),
-                                                     settings.sweep_interval_seconds))
-    try:
-        yield
-    finally:
-        if task:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-
-async def _dispatch_forever(ombuds: Ombuds, config: DispatchConfig, interval: float) -> None:
-    while True:
-        try:
-            if not (await dispatch(ombuds, config)).idle:
-                continue
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # the batch rolled back; it is retried on the next pass
-            log.exception("dispatch_failed")
-        await asyncio.sleep(interval)
-
-
-router = APIRouter(lifespan=_dispatch_in_process)
+router = APIRouter()
 
 
 class NewWebhook(BaseModel):

@@ -87,3 +87,13 @@ webhook_attempts = Table(
     Column("response_body", Text),
     Column("next_attempt_at", UtcDateTime),  # when the next try was scheduled, if any
 )
+
+# Whether an idle worker is waiting to be woken (PostgreSQL's LISTEN/NOTIFY, ombuds.store.notify).
+# The triggers of migration 0009 notify only while ``waiting_until`` is in the future: a busy
+# worker finds new work by itself, and a NOTIFY is not free (it serialises commits). The time
+# is PostgreSQL's own, so a worker that died while waiting stops being notified by itself.
+worker_wakeups = Table(
+    "worker_wakeups", metadata,
+    Column("channel", String(40), primary_key=True),
+    Column("waiting_until", UtcDateTime),
+)
