@@ -23,7 +23,7 @@ from tests.factories import Marketplace, Person
 from tests.receivers import SmtpInbox, WebhookReceiver
 
 OPENED_AT = T0
-RESPOND_BY = T0 + timedelta(days=5)  # R12: 2026-03-07 09:00 UTC
+RESPOND_BY = T0 + timedelta(days=5)  # R12: 2026-03-07 09:00 UTC (R33: each reads it in their zone)
 
 
 @pytest.fixture
@@ -83,22 +83,22 @@ def test_seller_silence_story_emails_each_party_in_their_language_with_the_deadl
 
     # The seller is told, in English, what to do by when (R12), with a link to the dispute.
     to_seller = the_one(inbox.to(seller_email, "dispute.opened"))
-    assert to_seller["Subject"] == f"Dispute #{d['id']}: dispute opened — respond by 7 March 2026, 09:00 UTC"
+    assert to_seller["Subject"] == f"Dispute #{d['id']}: dispute opened — respond by 7 March 2026, 17:00 +0800"
     assert to_seller["Content-Language"] == "en"
     text, html = parts(to_seller)
     link = f"http://127.0.0.1:8000/disputes/{d['id']}"
-    assert "Accept, reject or propose another solution by 7 March 2026, 09:00 UTC" in text
+    assert "Accept, reject or propose another solution by 7 March 2026, 17:00 +0800" in text
     assert link in text and f'href="{link}"' in html
-    assert "<strong>7 March 2026, 09:00 UTC</strong>" in html
+    assert "<strong>7 March 2026, 17:00 +0800</strong>" in html
     assert re.fullmatch(r"evt_\d+", to_seller["X-Ombuds-Event-Id"])
 
     # The buyer wrote her profile in Russian: her e-mail is Russian, same deadline.
     to_buyer = the_one(inbox.to(buyer_email, "dispute.opened"))
     assert to_buyer["Subject"] == (f"Спор №{d['id']}: открыт спор — продавец должен ответить "
-                                   "до 7 марта 2026, 09:00 UTC")
+                                   "до 7 марта 2026, 12:00 +0300")
     assert to_buyer["Content-Language"] == "ru"
     text, html = parts(to_buyer)
-    assert "Продавец должен ответить до 7 марта 2026, 09:00 UTC" in text and link in text
+    assert "Продавец должен ответить до 7 марта 2026, 12:00 +0300" in text and link in text
     assert "Открыть спор" in html
     assert to_buyer["X-Ombuds-Event-Id"] == to_seller["X-Ombuds-Event-Id"]
 
@@ -124,7 +124,7 @@ def test_order_emails_reach_the_buyer_with_the_protection_end(smtp_market, inbox
     market.order(buyer, seller)
     dispatch(market)
     shipped = the_one(inbox.to(email_of(market, buyer), "order.shipped"))
-    assert "protection runs until 1 May 2026, 09:00 UTC" in shipped["Subject"]  # R2: 60 days
+    assert "protection runs until 1 May 2026, 12:00 +0300" in shipped["Subject"]  # R2: 60 days
     assert not inbox.to(email_of(market, seller), "order.shipped")
 
 
@@ -140,12 +140,12 @@ def test_without_smtp_emails_wait_in_the_local_mailbox(market):
     assert subjects, page.text
     newest_first = [int(i) for i, _ in subjects]
     assert newest_first == sorted(newest_first, reverse=True)
-    assert f"Dispute #{d['id']}: dispute opened — respond by 7 March 2026, 09:00 UTC" in [s for _, s in subjects]
+    assert f"Dispute #{d['id']}: dispute opened — respond by 7 March 2026, 17:00 +0800" in [s for _, s in subjects]
 
     russian = next(i for i, s in subjects if s.startswith(f"Спор №{d['id']}"))
     message = market.client.get(f"/mailbox/{russian}")
     assert message.status_code == 200
-    assert "Продавец должен ответить до 7 марта 2026, 09:00 UTC" in message.text
+    assert "Продавец должен ответить до 7 марта 2026, 12:00 +0300" in message.text
     assert market.client.get("/mailbox/999999").status_code == 404
 
 
@@ -168,7 +168,7 @@ def test_the_seller_is_reminded_once_24_hours_before_respond_by(smtp_market, inb
 
     reminder = the_one(inbox.to(seller_email, "dispute.deadline_reminder"))
     assert reminder["Subject"] == (f"Dispute #{d['id']}: reminder: a deadline is near — "
-                                   "respond by 7 March 2026, 09:00 UTC")
+                                   "respond by 7 March 2026, 17:00 +0800")
     assert reminder["Date"].datetime == RESPOND_BY - timedelta(hours=24)
     assert not inbox.to(email_of(market, buyer), "dispute.deadline_reminder")  # not against her
 

@@ -4,6 +4,7 @@ browser tests cover the same pages in Chromium; these run in-process on both dat
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 
 import pytest
 
@@ -120,3 +121,40 @@ def test_a_wrong_address_is_a_page_in_the_readers_language(client, market, path)
     assert "Не найдено" in r.text and 'href="/"' in r.text
     api = client.get("/api/v1/disputes/abc", headers={"accept": "application/json"})
     assert api.headers["content-type"].startswith("application/json")
+
+
+def test_r33_users_get_a_time_zone_over_the_api_and_the_account_page(client, market):
+    platform = market.platform
+    anna = platform.post("/users", {"name": "Anna", "email": "anna.tz@example.ru", "role": "buyer",
+                                    "country": "RU", "language": "ru"}, expect=201)
+    assert anna["time_zone"] == "Europe/Moscow"  # her country's main zone
+    hans = platform.post("/users", {"name": "Hans", "email": "hans.tz@example.de", "role": "buyer",
+                                    "country": "DE", "time_zone": "Europe/Berlin"}, expect=201)
+    assert hans["time_zone"] == "Europe/Berlin"
+    bad = platform.post("/users", {"name": "X", "email": "x.tz@example.de", "role": "buyer", "country": "DE",
+                                   "time_zone": "Mars/Olympus"}, expect=422)
+    bad = bad.json() if hasattr(bad, "json") else bad
+    assert bad["code"] == "invalid_time_zone" and bad["field"] == "time_zone"
+    # The marketplace moves a user to another zone (null: back to the country's).
+    r = client.put(f"/api/v1/users/{anna['id']}/time-zone", json={"time_zone": "Asia/Vladivostok"},
+                   headers={"Authorization": f"Bearer {platform.token}"})
+    assert r.status_code == 200 and r.json()["time_zone"] == "Asia/Vladivostok"
+    person = type("P", (), {"id": anna["id"]})
+    signed_in(client, person, "ru")
+    page = client.get("/account").text
+    assert "Asia/Vladivostok" in page and "+1000" in page  # the demo bar's clock, in her zone
+    r = client.post("/account/time-zone", data={"csrf_token": csrf(client, "/account"), "time_zone": ""},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    assert "Europe/Moscow" in client.get("/account").text
+
+
+def test_r33_r20_a_refund_counts_business_days_from_the_buyers_local_date(client, market):
+    """Late on Thursday 5 March 2026 in UTC it is already Friday in Moscow."""
+    buyer, seller = market.buyer(country="RU"), market.seller()
+    order = market.order(buyer, seller)
+    market.set_clock_without_sweeping(datetime(2026, 3, 5, 22, 30, tzinfo=timezone.utc))
+    d = market.open_dispute(buyer, order)
+    seller.accept(d["id"])
+    [refund] = buyer.refunds(order_id=order["id"])
+    assert refund["expected_earliest"][:10] == "2026-03-12"  # from Friday 6 (Mon 9 is a holiday)

@@ -12,6 +12,7 @@ from ombuds.api.views import order_view
 from ombuds.domain.errors import Forbidden
 from ombuds.services import accounts, orders, queries
 from ombuds.services.context import Caller, Ombuds
+from ombuds.services import users
 from ombuds.services.users import create_user
 
 router = APIRouter(prefix="/api/v1")
@@ -35,6 +36,15 @@ async def set_password(user_id: int, body: schemas.NewPassword, caller: CallerDe
         raise Forbidden("marketplace_only", "Only the marketplace sets passwords.")
     await accounts.set_password(app, user_id=user_id, password=body.password)
     return {"user_id": user_id, "password_set": True}
+
+
+@router.put("/users/{user_id}/time-zone", tags=["users"])
+async def set_time_zone(user_id: int, body: schemas.TimeZoneBody, caller: CallerDep, app: AppDep) -> dict:
+    """R33: the zone a user's pages and e-mails show times in (marketplace key); null resets it
+    to the main zone of the user's country."""
+    if not caller.is_platform:
+        raise Forbidden("marketplace_only", "Only the marketplace changes a user's time zone.")
+    return {"user_id": user_id, "time_zone": await users.set_time_zone(app, user_id=user_id, time_zone=body.time_zone)}
 
 
 @router.get("/me", tags=["users"])

@@ -17,6 +17,13 @@ class NewUser(Body):
     role: str = Field(description="buyer, seller or arbitrator")
     country: str = Field(min_length=2, max_length=2, description="ISO 3166 alpha-2")
     language: str = Field("en", description="en or ru")
+    time_zone: str | None = Field(None, max_length=64,
+                                  description="R33: IANA name, e.g. Europe/Moscow; default: the country's main zone")
+
+
+class TimeZoneBody(Body):
+    time_zone: str | None = Field(None, max_length=64,
+                                  description="R33: IANA name; null: the main zone of the user's country")
 
 
 class NewPassword(Body):

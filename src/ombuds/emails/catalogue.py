@@ -11,6 +11,7 @@ from babel.dates import format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
+from ombuds.domain.time_zones import zone
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 HERE = Path(__file__).parent
@@ -56,7 +57,8 @@ def supported(language: str | None) -> str:
     return language if language in languages() else DEFAULT_LANGUAGE
 
 
-def format_moment(at: datetime, language: str) -> str:
-    """A deadline as people read it in their language, in UTC: ``7 March 2026, 09:00 UTC``."""
-    return format_datetime(at.astimezone(timezone.utc), "d MMMM y, HH:mm", tzinfo=timezone.utc,
-                           locale=language) + " UTC"
+def format_moment(at: datetime, language: str, time_zone: str = "UTC") -> str:
+    """A deadline as people read it, in their language and their zone (R33):
+    ``7 March 2026, 12:00 +0300`` for Moscow, ``7 March 2026, 09:00 UTC`` in UTC."""
+    return format_datetime(at.astimezone(timezone.utc), "d MMMM y, HH:mm z", tzinfo=zone(time_zone),
+                           locale=language)

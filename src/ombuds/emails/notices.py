@@ -59,6 +59,7 @@ class Recipient:
     name: str
     email: str
     language: str
+    time_zone: str = "UTC"  # R33: deadlines are written in the reader's zone
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +269,7 @@ def compose(change: Change, to: Recipient, *, public_url: str,
     cause, result = change.cause, change.result
     kind = cause.aggregate if cause.aggregate in SUBJECT else "order"
     todo, outcome, state, deadline_at = _what_next(change, to.role)
-    date = format_moment(deadline_at, language) if deadline_at else None
+    date = format_moment(deadline_at, language, to.time_zone) if deadline_at else None
     # A refund is told about as part of its order, and links to the order's page.
     shown_id = cause.aggregate_id if cause.aggregate in SUBJECT else cause.payload.get("order_id", cause.aggregate_id)
     headline = gettext(SUBJECT[kind]).format(id=shown_id, happened=gettext(_happened(cause)))

@@ -15,6 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 
 from ombuds.domain.errors import DomainError
+from ombuds.domain.time_zones import main_zone
 from ombuds.services.context import Caller, Ombuds
 from ombuds.store.db import write_transaction
 from ombuds.store.tables_web import user_logins as u
@@ -35,6 +36,11 @@ class WebUser:
     country: str
     language: str
     password_hash: str | None
+    chosen_time_zone: str | None = None  # R33: None means the country's main zone
+
+    @property
+    def time_zone(self) -> str:
+        return self.chosen_time_zone or main_zone(self.country)
 
     @property
     def caller(self) -> Caller:
@@ -47,7 +53,8 @@ class WebUser:
 
 
 def _user(row) -> WebUser:
-    return WebUser(row.id, row.name, row.email, row.role, row.country, row.language, row.password_hash)
+    return WebUser(row.id, row.name, row.email, row.role, row.country, row.language, row.password_hash,
+                   row.time_zone)
 
 
 async def get_user(app: Ombuds, user_id: int) -> WebUser | None:

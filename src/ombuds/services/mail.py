@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ombuds.adapters.smtp import SmtpMailer
 from ombuds.domain.errors import NotFound
+from ombuds.domain.time_zones import zone
 from ombuds.emails.notices import Change, OutboxEvent, Recipient, audience, changes, compose, parties
 from ombuds.services import sign_in_links
 from ombuds.services.context import Ombuds
@@ -38,7 +39,8 @@ async def queue(conn: AsyncConnection, events: list[OutboxEvent], *, now, config
             person = people.get(ids.get(role))
             if person is None:
                 continue
-            m = compose(change, Recipient(person.id, role, person.name, person.email, person.language),
+            m = compose(change, Recipient(person.id, role, person.name, person.email, person.language,
+                                          str(zone(person.time_zone, person.country))),
                         public_url=config.public_url,
                         sign_in_link=_sign_in_links(config, person.id, now, links))
             rows.append({
@@ -83,7 +85,8 @@ async def _parties(conn: AsyncConnection, grouped: list[Change]) -> list[dict[st
 async def _people(conn: AsyncConnection, ids: set[int]) -> dict:
     if not ids:
         return {}
-    rows = (await conn.execute(select(users.c.id, users.c.name, users.c.email, users.c.language)
+    rows = (await conn.execute(select(users.c.id, users.c.name, users.c.email, users.c.language,
+                                      users.c.country, users.c.time_zone)
                                .where(users.c.id.in_(ids)))).all()
     return {r.id: r for r in rows}
 

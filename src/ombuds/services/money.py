@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from ombuds.adapters.payments import PaymentProvider, ProviderError, RefundRequest
 from ombuds.domain import ledger
 from ombuds.domain.business_days import refund_window
+from ombuds.domain.time_zones import local_date
 from ombuds.domain.disputes import Dispute
 from ombuds.domain.events import Event
 from ombuds.domain.orders import Order
@@ -66,12 +67,14 @@ async def issue_refund(repo: Repository, *, order: Order, line_id: int | None, a
                        complaint_id: int | None = None) -> int:
     """Move ``amount`` towards the buyer: from escrow, or from the seller if already paid out —
     or, answering a complaint (R24), from the platform's goodwill account."""
-    country = (await repo.conn.execute(select(t.users.c.country)
-                                       .where(t.users.c.id == order.buyer_id))).scalar_one()
+    buyer = (await repo.conn.execute(select(t.users.c.country, t.users.c.time_zone)
+                                     .where(t.users.c.id == order.buyer_id))).one()
+    country = buyer.country
+    today = local_date(now, buyer.time_zone, country)  # R33: the buyer's own calendar day
     to_balance = destination == PLATFORM_BALANCE
     window = policy.refund_windows[order.payment_method]
-    earliest, latest = ((now.date(), now.date()) if to_balance else
-                        refund_window(now.date(), window.earliest, window.latest, country))
+    earliest, latest = ((today, today) if to_balance else
+                        refund_window(today, window.earliest, window.latest, country))
     refund_id = await repo.add_refund({
         "dispute_id": dispute_id, "order_id": order.id, "line_id": line_id, "buyer_id": order.buyer_id,
         "amount": amount, "currency": order.currency, "payment_method": order.payment_method,

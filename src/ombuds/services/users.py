@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ombuds.domain.errors import Conflict, DomainError
+from ombuds.domain.time_zones import is_zone, main_zone
 from ombuds.services.context import Caller, Ombuds
 from ombuds.store.tables import users
 
@@ -24,9 +25,21 @@ def new_token() -> str:
     return "omb_" + secrets.token_urlsafe(32)
 
 
+def check_time_zone(time_zone: str | None) -> str | None:
+    """R33: an IANA zone name (``Europe/Berlin``), or None for the country's main zone."""
+    if time_zone is None or time_zone == "":
+        return None
+    if not is_zone(time_zone):
+        raise DomainError("invalid_time_zone", "Give the time zone as an IANA name, e.g. Europe/Moscow.",
+                          "time_zone")
+    return time_zone
+
+
 async def create_user(app: Ombuds, *, name: str, email: str, role: str, country: str,
-                      language: str = "en", token: str | None = None) -> tuple[dict, str]:
-    """Register a buyer, seller or arbitrator; returns the user and its API token (shown once)."""
+                      language: str = "en", token: str | None = None,
+                      time_zone: str | None = None) -> tuple[dict, str]:
+    """Register a buyer, seller or arbitrator; returns the user and its API token (shown once).
+    Without a ``time_zone`` the user lives in their country's main zone (R33)."""
     if role not in ROLES:
         raise DomainError("invalid_role", f"Role must be one of: {', '.join(ROLES)}.", "role")
     if language not in LANGUAGES:
@@ -35,11 +48,12 @@ async def create_user(app: Ombuds, *, name: str, email: str, role: str, country:
     if len(country) != 2 or not country.isalpha():
         raise DomainError("invalid_country", "Give the country as two letters (ISO 3166), e.g. RU.",
                           "country")
+    chosen = check_time_zone(time_zone)
     token = token or new_token()
     now = await app.now()
     row = {"name": name.strip(), "email": email.strip().lower(), "role": role,
            "country": country.upper(), "language": language, "token_hash": token_hash(token),
-           "created_at": now}
+           "created_at": now, "time_zone": chosen}
     async with app.uow() as uow:
         try:
             row["id"] = (await uow.conn.execute(insert(users).values(**row).returning(users.c.id))).scalar_one()
@@ -47,7 +61,21 @@ async def create_user(app: Ombuds, *, name: str, email: str, role: str, country:
             raise Conflict("email_taken", "A user with this e-mail already exists.", "email") from None
         await uow.commit()
     row.pop("token_hash")
+    row["time_zone"] = chosen or main_zone(row["country"])
     return row, token
+
+
+async def set_time_zone(app: Ombuds, *, user_id: int, time_zone: str | None) -> str:
+    """R33: the user's own zone (None: back to their country's main zone); returns the zone in force."""
+    chosen = check_time_zone(time_zone)
+    async with app.uow() as uow:
+        found = await uow.conn.execute(update(users).where(users.c.id == user_id).values(time_zone=chosen)
+                                       .returning(users.c.country))
+        country = found.scalar()
+        if country is None:
+            raise DomainError("unknown_user", f"No user with id {user_id}.", "user_id")
+        await uow.commit()
+    return chosen or main_zone(country)
 
 
 KNOWN_TOKENS_MAX = 10_000

@@ -27,6 +27,8 @@ users = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("password_hash", String(200)),  # argon2, for the web pages; added by migration 0006
+    # R33: an IANA zone name; NULL means the main zone of ``country``. Added by migration 0010.
+    Column("time_zone", String(64)),
 )
 
 orders = Table(

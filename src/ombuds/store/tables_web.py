@@ -17,7 +17,7 @@ from ombuds.store.types import UtcDateTime
 user_logins = table(
     "users",
     column("id"), column("email"), column("name"), column("role"), column("country"),
-    column("language"), column("password_hash"),
+    column("language"), column("password_hash"), column("time_zone"),
 )
 
 web_secrets = Table(

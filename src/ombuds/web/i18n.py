@@ -25,6 +25,7 @@ from babel.numbers import format_currency, format_decimal, format_percent
 from babel.units import format_unit
 
 from ombuds.domain.money import precision
+from ombuds.domain.time_zones import zone
 
 LANGUAGES = ("en", "ru")
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
@@ -81,10 +82,12 @@ def from_accept_language(header: str | None) -> str | None:
 class Formatter:
     """Money, dates and durations in one locale; every page gets one."""
 
-    def __init__(self, lang: str):
+    def __init__(self, lang: str, time_zone: str = "UTC"):
         self.lang = lang
         self.t = translations(lang)
         self.locale = Locale.parse(lang)
+        self.time_zone = time_zone
+        self.zone = zone(time_zone)  # R33: times are shown where the reader lives
 
     def lookup(self, text: str) -> str:
         """The text in this language. A text the catalogue lacks is shown in English and
@@ -123,18 +126,22 @@ class Formatter:
 
     # Dates ---------------------------------------------------------------------------
     def datetime(self, value: datetime | str | None) -> str:
+        """A moment in the reader's zone, with the zone said: ``7 Mar 2026, 12:00 +0300`` (R33)."""
         value = _as_datetime(value)
         if value is None:
             return ""
-        return format_datetime(value, "d MMM y, HH:mm", tzinfo=timezone.utc, locale=self.lang) + " UTC"
+        if value.tzinfo is None:  # a camera's own clock (EXIF): shown as it was written
+            return format_datetime(value, "d MMM y, HH:mm", locale=self.lang)
+        return format_datetime(value, "d MMM y, HH:mm z", tzinfo=self.zone, locale=self.lang)
 
     def date(self, value: date | datetime | str | None) -> str:
+        """A day; a moment becomes the reader's local day (R33)."""
         if isinstance(value, str):
-            value = date.fromisoformat(value[:10])
+            value = _as_datetime(value) if "T" in value else date.fromisoformat(value[:10])
         if value is None:
             return ""
         if isinstance(value, datetime):
-            value = value.astimezone(timezone.utc).date()
+            value = value.astimezone(self.zone).date() if value.tzinfo else value.date()
         return format_date(value, "d MMM y", locale=self.lang)
 
     def duration(self, delta: timedelta) -> str:
@@ -200,6 +207,6 @@ def _as_datetime(value) -> datetime | None:
     return datetime.fromisoformat(value)
 
 
-@lru_cache(maxsize=None)
-def formatter(lang: str) -> Formatter:
-    return Formatter(lang)
+@lru_cache(maxsize=512)
+def formatter(lang: str, time_zone: str = "UTC") -> Formatter:
+    return Formatter(lang, time_zone)

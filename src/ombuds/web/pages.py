@@ -18,6 +18,7 @@ from starlette.datastructures import FormData, UploadFile
 from ombuds import __version__
 from ombuds.api.uploads import BodyTooLarge, bounded
 from ombuds.domain.errors import DomainError
+from ombuds.domain.time_zones import main_zone
 from ombuds.services.context import Caller, Ombuds
 from ombuds.web import labels, words
 from ombuds.services.accounts import WebUser, get_user
@@ -33,7 +34,7 @@ FILE_OVERHEAD = 64 * 1024  # multipart boundaries and fields around a file
 env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                   extensions=["jinja2.ext.i18n"], trim_blocks=True,
                   lstrip_blocks=True, auto_reload=False)
-env.globals.update(words=words, labels=labels, LANGUAGE_NAMES=LANGUAGE_NAMES, version=__version__, CSRF_FIELD=CSRF_FIELD)
+env.globals.update(main_zone=main_zone, words=words, labels=labels, LANGUAGE_NAMES=LANGUAGE_NAMES, version=__version__, CSRF_FIELD=CSRF_FIELD)
 
 
 def people_s_own(value) -> Markup:
@@ -70,7 +71,7 @@ class Page:
         self.session = session
         self.user = user
         self.lang = lang
-        self.f = formatter(lang)
+        self.f = formatter(lang, user.time_zone if user else "UTC")
         self.now = now
         self._ = self.f.gettext
 

@@ -10,7 +10,8 @@ from fastapi.responses import RedirectResponse
 
 from ombuds.domain.errors import DomainError
 from ombuds.services import clock as clock_service
-from ombuds.services import accounts
+from ombuds.services import accounts, users
+from ombuds.domain.time_zones import known_zones, main_zone
 from ombuds.web import policy_page
 from ombuds.web.i18n import LANGUAGES
 from ombuds.web.pages import LANG_COOKIE, PageDep, csrf_protect
@@ -94,7 +95,29 @@ async def choose_language(page: PageDep):
 @router.get("/account")
 async def account(page: PageDep):
     page.require()
-    return page.render("account.html", error=None)
+    return page.render("account.html", error=None, zones=zone_choices())
+
+
+def zone_choices() -> list[tuple[str, list[str]]]:
+    """Every IANA zone, grouped by its region (Europe, America…), for the account page."""
+    groups: dict[str, list[str]] = {}
+    for name in sorted(known_zones()):
+        if "/" in name and not name.startswith(("Etc/", "SystemV/", "US/", "posix/", "right/")):
+            groups.setdefault(name.split("/", 1)[0], []).append(name)
+    return sorted(groups.items())
+
+
+@router.post("/account/time-zone")
+async def change_time_zone(page: PageDep):
+    """R33: the zone the pages and e-mails show times in; empty: the country's main zone."""
+    user = page.require()
+    try:
+        now_in = await users.set_time_zone(page.app, user_id=user.id, time_zone=page.field("time_zone") or None)
+    except DomainError as exc:
+        return page.render("account.html", status=422, error=None, zone_error=page.error_text(exc),
+                           zones=zone_choices())
+    page.flash("ok", page.f.gettext("Times are now shown for %(zone)s.", zone=now_in))
+    return page.redirect("/account")
 
 
 @router.post("/account/password")
@@ -110,7 +133,7 @@ async def change_password(page: PageDep):
         except DomainError as exc:
             error = page.error_text(exc)
     if error:
-        return page.render("account.html", status=422, error=error)
+        return page.render("account.html", status=422, error=error, zones=zone_choices())
     fresh = await accounts.get_user(page.app, user.id)
     page.session["mark"] = fresh.session_mark  # this session stays; every other one ends
     page.flash("ok", page._("Your password has been changed."))

@@ -157,6 +157,7 @@ ERRORS = {
     "description_required": N_("Describe what went wrong."),
     "message_required": N_("Say why, in a few words."),
     "reasons_required": N_("Give the reasons for the verdict: both parties read them."),
+    "invalid_time_zone": N_("Choose a time zone from the list."),
     "tracking_required": N_("Enter the parcel's tracking number."),
     "deadline_passed": N_("Too late: a deadline passed and the dispute has moved on. It is now: %(state)s."),
     "action_not_allowed": N_("That is not possible now. The dispute is: %(state)s."),

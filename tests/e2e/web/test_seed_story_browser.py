@@ -142,7 +142,7 @@ def test_the_seed_story_in_the_browser(site):
     anna.get_by_test_id("open-dispute").click()
     expect(anna.get_by_test_id("state")).to_have_text("Waiting for the seller's answer")
     expect(anna.get_by_test_id("deadline")).to_contain_text("5 days left")
-    expect(anna.get_by_test_id("deadline")).to_contain_text("7 Mar 2026, 09:00 UTC")
+    expect(anna.get_by_test_id("deadline")).to_contain_text("7 Mar 2026, 12:00 +0300")  # R33: in Moscow
     expect(anna.get_by_test_id("proposal-amount")).to_have_text("$18.50")
     expect(anna.get_by_test_id("gallery-buyer")).to_contain_text("unpacking.mp4")
     expect(anna.get_by_role("button", name="Withdraw…")).to_be_visible()
