@@ -10,6 +10,7 @@ from ombuds.domain.lifecycle import TIMERS
 from ombuds.domain.orders import Order
 from ombuds.domain.policy import Policy
 from ombuds.services.context import Caller
+from ombuds.services.disputes import actor_for
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -55,7 +56,6 @@ def deadline_view(d: Dispute, now: datetime) -> dict | None:
 
 def dispute_view(d: Dispute, caller: Caller, policy: Policy, now: datetime,
                  timeline: list[dict] | None = None) -> dict:
-    from ombuds.services.disputes import actor_for
     actor = actor_for(d, caller)
     d = engine.as_of(d, now=now, policy=policy)
     v = d.verdict

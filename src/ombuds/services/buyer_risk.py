@@ -1,8 +1,6 @@
 """Buyer risk signals (R22) for arbitrators only: read, never stored, never shown to parties.
 
-Evidence counts come from the evidence feature's table (``store/tables_evidence.py``); if
-that feature is not installed the evidence signals report ``evidence_available: false``
-and count 0.
+Evidence counts come from the evidence table (``store/tables_evidence.py``).
 """
 
 from __future__ import annotations
@@ -18,11 +16,7 @@ from ombuds.domain.rating import window_start
 from ombuds.domain.risk import BuyerDispute, ReusedPhoto, signals
 from ombuds.services.context import Caller, Ombuds
 from ombuds.store import tables as t
-
-try:
-    from ombuds.store.tables_evidence import evidence
-except ImportError:  # the evidence feature is not installed
-    evidence = None
+from ombuds.store.tables_evidence import evidence
 
 NOTE = ("Signals inform the arbitrator; they never decide a dispute alone (R22). Parties never "
         "see them.")
@@ -54,7 +48,7 @@ async def risk_of(conn: AsyncConnection, buyer_id: int, now: datetime, policy: P
         d.c.buyer_id == buyer_id, (d.c.opened_at >= since) | (d.c.closed_at >= since)))).all()
     files: dict[int, int] = {}
     reused: list[ReusedPhoto] = []
-    if evidence is not None and rows:
+    if rows:
         ids = [r.id for r in rows]
         files = dict((await conn.execute(select(evidence.c.dispute_id, func.count()).where(
             evidence.c.dispute_id.in_(ids), evidence.c.side == "buyer").group_by(evidence.c.dispute_id))).all())
@@ -67,7 +61,7 @@ async def risk_of(conn: AsyncConnection, buyer_id: int, now: datetime, policy: P
     facts = [BuyerDispute(r.id, r.order_id, r.opened_at, r.closed_at, r.outcome, r.first_seller_response_at,
                           files.get(r.id, 0)) for r in rows]
     found = signals(orders=orders, disputes=facts, reused=reused, since=since, now=now,
-                    evidence_available=evidence is not None)
+                    evidence_available=True)
     return {
         "buyer_id": buyer_id, "as_of": now.isoformat(), "since": since.isoformat(),
         "window_days": policy.rating_window_days, "orders": orders,

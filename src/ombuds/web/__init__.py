@@ -14,6 +14,11 @@ from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 
 from ombuds.settings import Settings
+from ombuds.web import (
+    errors, routes_account, routes_dispute_form, routes_disputes, routes_orders, routes_sign_in, routes_trust,
+)
+from ombuds.web.pages import WebExit
+from ombuds.web.sessions import SessionMiddleware
 
 STATIC = Path(__file__).parent / "static"
 
@@ -23,11 +28,6 @@ def install(app: FastAPI, settings: Settings) -> None:
 
     The pages' own ``/`` is registered here, before the API's redirect to /docs, so it wins.
     """
-    from ombuds.web import errors, routes_account, routes_dispute_form, routes_disputes, routes_orders, routes_trust
-    from ombuds.web import routes_sign_in
-    from ombuds.web.pages import WebExit
-    from ombuds.web.sessions import SessionMiddleware
-
     app.mount("/assets", StaticFiles(directory=STATIC), name="web-assets")
     for module in (routes_account, routes_sign_in, routes_orders, routes_dispute_form, routes_disputes,
                    routes_trust):

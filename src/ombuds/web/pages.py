@@ -22,7 +22,6 @@ from ombuds.domain.time_zones import main_zone
 from ombuds.services.context import Caller, Ombuds
 from ombuds.web import labels, words
 from ombuds.services.accounts import WebUser, get_user
-from ombuds.web.features import Features
 from ombuds.web.i18n import N_, LANGUAGE_NAMES, Formatter, formatter, from_accept_language, pick_language
 from ombuds.web.sessions import CSRF_FIELD, CSRF_HEADER, Session
 
@@ -89,11 +88,10 @@ class Page:
         return self.app.clock.manual
 
     @property
-    def features(self) -> Features:
-        state = self.request.app.state
-        if getattr(state, "web_features", None) is None:
-            state.web_features = Features.of(self.request.app)
-        return state.web_features
+    def mailbox(self) -> bool:
+        """Is the local mailbox served (no SMTP server; the demo, or turned on)?"""
+        settings = self.settings
+        return not settings.smtp_host and (settings.clock == "manual" or settings.mailbox_page)
 
     @property
     def form(self) -> FormData:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from anyio import to_thread
 from fastapi import APIRouter, Depends
 
 from ombuds.domain import commands as c
@@ -19,7 +18,8 @@ from ombuds.domain.orders import Order, OrderLine
 from ombuds.domain.policy import PostagePayer
 from ombuds.services import disputes
 from ombuds.web import reads
-from ombuds.web.pages import Page, PageDep, WebExit, csrf_protect, language_refusal
+from ombuds.web.dispute_parts import attach, check_language, evidence_limits
+from ombuds.web.pages import Page, PageDep, WebExit, csrf_protect
 from ombuds.web.routes_orders import line_chance, load_order
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
@@ -121,23 +121,12 @@ async def _closed_door(page: Page, o: Order, line: OrderLine):
                        complain=not still_open and (chance.get("complain") or existing is not None))
 
 
-def _limits(page: Page) -> dict | None:
-    rules = page.features.evidence_rules
-    if page.features.evidence is None or rules is None:
-        return None
-    found = rules.limits(page.app.policy, max_image_pixels=page.settings.evidence_max_image_pixels)
-    found["accept"] = ",".join(sorted({e for a in rules.ACCEPTED for e in a.extensions} |
-                                      {a.media_type for a in rules.ACCEPTED}))
-    return found
-
-
 def _render_form(page: Page, o, line, seller, claim: Claim, *, status=200, errors=None, description="",
                  language_error=None, need_ack=False):
     return page.render("dispute_form.html", status=status, o=o, line=line, seller=seller, claim=claim,
                        errors=errors or {}, description=description, language_error=language_error,
-                       need_ack=need_ack, limits=_limits(page),
+                       need_ack=need_ack, limits=evidence_limits(page),
                        balance_offered=page.app.policy.in_platform_balance_offered,
-                       live_check=page.features.language is not None,
                        allowed_languages=", ".join(page.f.language(c) for c in page.app.policy.allowed_languages))
 
 
@@ -158,20 +147,6 @@ async def claim_fragment(order_id: int, line_id: int, page: PageDep):
     claim = read_claim(page, o, line, seller["country"], page.request.query_params)
     return page.render("_claim.html", o=o, line=line, seller=seller, claim=claim, errors={}, need_ack=False,
                        balance_offered=page.app.policy.in_platform_balance_offered)
-
-
-async def check_language(page: Page, text: str, field: str) -> str | None:
-    """R9: None if the text is in an allowed language, else what to tell the writer."""
-    language = page.features.language
-    if language is None or not text.strip():
-        return None
-    allowed = tuple(page.app.policy.allowed_languages)
-    checker = await to_thread.run_sync(language.get_checker)
-    try:
-        await to_thread.run_sync(lambda: checker.check(text, allowed=allowed, field=field))
-    except DomainError as refused:
-        return language_refusal(page.f, refused.details.get("found"), list(allowed))
-    return None
 
 
 @router.post("/check/language")
@@ -220,6 +195,5 @@ async def open_dispute(order_id: int, line_id: int, page: PageDep):
                                     date=page.f.datetime(d.deadline_at)))
     upload = page.upload("evidence")
     if upload is not None:
-        from ombuds.web.routes_disputes import attach
         await attach(page, d.id, upload)
     return page.redirect(f"/disputes/{d.id}")

@@ -14,11 +14,11 @@ from ombuds.domain import commands as c
 from ombuds.domain.disputes import Dispute, Resolution, ReturnCondition
 from ombuds.domain.errors import DomainError, NotFound
 from ombuds.domain.lifecycle import Action
-from ombuds.services import disputes, queries
+from ombuds.services import buyer_risk, conversations, disputes, evidence, queries, sellers
+from ombuds.services.arbitration import queue as arbitration_queue
 from ombuds.web import reads, words
-from ombuds.web.features import optional
+from ombuds.web.dispute_parts import attach, check_language, evidence_limits
 from ombuds.web.pages import Page, PageDep, WebExit, csrf_protect
-from ombuds.web.routes_dispute_form import check_language
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 TEXT_ACTIONS = {Action.reject, Action.argue, Action.agree_verdict, Action.disagree_verdict}
@@ -59,12 +59,6 @@ def statements(timeline: list[dict]) -> list[dict]:
     return said
 
 
-async def _evidence(page: Page, d: Dispute) -> dict | None:
-    if page.features.evidence is None:
-        return None
-    return await page.features.evidence.list_evidence(page.app, caller=page.caller, dispute_id=d.id)
-
-
 @router.get("/disputes/{dispute_id}")
 async def dispute_page(dispute_id: int, page: PageDep):
     page.require("buyer", "seller", "arbitrator")
@@ -81,23 +75,15 @@ async def show_dispute(page: Page, d: Dispute, *, status: int = 200, drafts: dic
     names = await reads.people(page.app, [d.buyer_id, d.seller_id])
     refunds = [r for r in await queries.list_refunds(page.app, page.caller, order_id=d.order_id)
                if r["dispute_id"] == d.id]
-    evidence = await _evidence(page, d)
-    context = dict(d=d, v=view, line=line, names=names, refunds=refunds, evidence=evidence,
+    files = await evidence.list_evidence(page.app, caller=page.caller, dispute_id=d.id)
+    context = dict(d=d, v=view, line=line, names=names, refunds=refunds, evidence=files,
                    deadline=deadline_box(page, view), said=statements(timeline),
-                   allowed=set(view["allowed_actions"]), limits=_limits(page),
-                   can_upload=evidence is not None and view["state"] != "closed" and user.role != "arbitrator",
-                   live_check=page.features.language is not None, drafts=drafts or {})
+                   allowed=set(view["allowed_actions"]), limits=evidence_limits(page),
+                   can_upload=view["state"] != "closed" and user.role != "arbitrator", drafts=drafts or {})
     if user.role == "arbitrator":
-        notes = []
-        if page.features.conversations:
-            notes = await page.features.conversations.notes_of(page.app, caller=page.caller, dispute_id=d.id)
-        risk = rating = None
-        if page.features.buyer_risk:
-            risk = await optional(lambda: page.features.buyer_risk.buyer_risk(
-                page.app, caller=page.caller, buyer_id=d.buyer_id))
-        if page.features.sellers:
-            rating = await optional(lambda: page.features.sellers.seller_rating(
-                page.app, caller=page.caller, seller_id=d.seller_id))
+        notes = await conversations.notes_of(page.app, caller=page.caller, dispute_id=d.id)
+        risk = await buyer_risk.buyer_risk(page.app, caller=page.caller, buyer_id=d.buyer_id)
+        rating = await sellers.seller_rating(page.app, caller=page.caller, seller_id=d.seller_id)
         context.update(notes=notes, risk=risk, rating=rating, buyer_history=await reads.buyer_history(page.app, d.buyer_id),
                        seller_history=await reads.seller_history(page.app, d.seller_id),
                        target=(d.escalated_at + page.app.policy.days("arbitration_review_target_days")
@@ -111,15 +97,8 @@ async def show_dispute(page: Page, d: Dispute, *, status: int = 200, drafts: dic
 
 async def order_chat(page: Page, d: Dispute) -> list[dict]:
     """R4 for the arbitrator: what buyer and seller wrote to each other on the order."""
-    if page.features.conversations is None:
-        return []
-    return await optional(lambda: page.features.conversations.order_messages_of(
-        page.app, caller=page.caller, order_id=d.order_id, after_id=None, limit=200), [])
-
-
-def _limits(page: Page) -> dict | None:
-    from ombuds.web.routes_dispute_form import _limits as limits
-    return limits(page)
+    return await conversations.order_messages_of(page.app, caller=page.caller, order_id=d.order_id, after_id=None,
+                                                 limit=200)
 
 
 async def _command(page: Page, action: Action, d: Dispute):
@@ -208,28 +187,11 @@ async def act(dispute_id: int, action: str, page: PageDep):
     return page.redirect(f"/disputes/{d.id}")
 
 
-async def attach(page: Page, dispute_id: int, upload) -> bool:
-    evidence = page.features.evidence
-    try:
-        await evidence.check_may_add(page.app, caller=page.caller, dispute_id=dispute_id)
-        await evidence.add_evidence(page.app, page.request.app.state.evidence_store, caller=page.caller,
-                                    dispute_id=dispute_id, upload=evidence.Upload(upload.file, upload.filename),
-                                    max_image_pixels=page.settings.evidence_max_image_pixels)
-    except DomainError as exc:
-        page.flash("error", page.f.gettext("The file %(name)s was not added: %(why)s", name=upload.filename,
-                                           why=page.error_text(exc)))
-        return False
-    page.flash("ok", page.f.gettext("%(name)s is added to the evidence.", name=upload.filename))
-    return True
-
-
 @router.post("/disputes/{dispute_id}/evidence")
 async def add_evidence(dispute_id: int, page: PageDep):
     page.require("buyer", "seller")
     d = await load_dispute(page, dispute_id)
     upload = page.upload("file")
-    if page.features.evidence is None:
-        return page.not_found()
     if upload is None:
         page.flash("error", page.error_text(DomainError("file_required", "")))
     else:
@@ -239,9 +201,6 @@ async def add_evidence(dispute_id: int, page: PageDep):
 
 async def _serve(page: Page, evidence_id: int, thumbnail: bool):
     page.require("buyer", "seller", "arbitrator")
-    evidence = page.features.evidence
-    if evidence is None:
-        return page.not_found()
     try:
         sha256, media_type, name = await evidence.evidence_file(page.app, caller=page.caller,
                                                                 evidence_id=evidence_id, thumbnail=thumbnail)
@@ -265,11 +224,8 @@ async def add_note(dispute_id: int, page: PageDep):
     """R32: a note only staff see."""
     page.require("arbitrator")
     d = await load_dispute(page, dispute_id)
-    if page.features.conversations is None:
-        return page.not_found()
     try:
-        await page.features.conversations.add_note(page.app, caller=page.caller, dispute_id=d.id,
-                                                   body=page.field("body"))
+        await conversations.add_note(page.app, caller=page.caller, dispute_id=d.id, body=page.field("body"))
     except DomainError as exc:
         page.flash("error", page.error_text(exc))
     else:
@@ -313,18 +269,12 @@ async def inbox(page: PageDep):
                        waiting=waiting, writers=writers)
 
 
-async def escalated(page: Page) -> list[Dispute]:
-    if hasattr(queries, "arbitration_queue"):
-        return await queries.arbitration_queue(page.app, limit=100, offset=0)
-    return (await page.features.arbitration.queue(page.app, caller=page.caller, limit=100, offset=0)).items
-
-
 @router.get("/arbitration")
 async def arbitration(page: PageDep):
     """R15: escalated disputes, the nearest deadline first, with target and limit."""
     page.require("arbitrator")
-    found = await escalated(page)
-    rows = await _rows(page, found)
+    found = await arbitration_queue(page.app, caller=page.caller, limit=100, offset=0)
+    rows = await _rows(page, found.items)
     policy = page.app.policy
     for row in rows:
         d = row["d"]

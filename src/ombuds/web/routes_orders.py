@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from ombuds.api.views import order_view
 from ombuds.domain.errors import DomainError, NotFound
 from ombuds.domain.orders import Order, OrderState
-from ombuds.services import orders, queries
+from ombuds.services import conversations, orders, queries, sellers
 from ombuds.web import reads
 from ombuds.web.pages import Page, PageDep, WebExit, csrf_protect
 
@@ -110,12 +110,9 @@ async def order_page(order_id: int, page: PageDep):
               "refunded": refunded.get(line.id),
               "chance": line_chance(page, o, line.id, disputes[line.id].id if line.id in disputes else None)}
              for line in o.lines]
-    messages = []
-    if page.features.conversations:
-        messages = await page.features.conversations.order_messages_of(
-            page.app, caller=page.caller, order_id=o.id, after_id=None, limit=200)
-    from ombuds.web.routes_trust import seller_rating
-    rating = await seller_rating(page, o.seller_id) if page.features.sellers else None
+    messages = await conversations.order_messages_of(page.app, caller=page.caller, order_id=o.id, after_id=None,
+                                                     limit=200)
+    rating = await sellers.seller_rating(page.app, caller=page.caller, seller_id=o.seller_id)
     room = page.app.policy.max_protection_extension_days - o.protection_extension_days
     return page.render("order.html", o=o, lines=lines, names=names, refunds=refunds, messages=messages,
                        protection=protection(page, o), extension_room=room,
@@ -172,9 +169,6 @@ async def extend(order_id: int, page: PageDep):
 @router.post("/orders/{order_id}/messages")
 async def post_message(order_id: int, page: PageDep):
     """R4: buyer and seller write to each other on the order."""
-    conversations = page.features.conversations
-    if conversations is None:
-        return page.not_found()
     return await _order_action(page, order_id, lambda: conversations.post_order_message(
         page.app, caller=page.caller, order_id=order_id, body=page.field("body")),
         page._("Message sent."))

@@ -1,25 +1,14 @@
-"""Complaints (R24) and the seller's rating (R21), when the trust feature is installed.
-
-Without it the complaint page still tells the buyer where to turn, and no rating is shown.
-"""
+"""Complaints (R24) and the seller's rating (R21)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
 from ombuds.domain.errors import DomainError, NotFound
-from ombuds.services import orders
-from ombuds.web.features import optional
+from ombuds.services import complaints, orders, sellers
 from ombuds.web.pages import Page, PageDep, WebExit, csrf_protect
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
-
-
-async def seller_rating(page: Page, seller_id: int) -> dict | None:
-    sellers = page.features.sellers
-    if sellers is None:
-        return None
-    return await optional(lambda: sellers.seller_rating(page.app, caller=page.caller, seller_id=seller_id))
 
 
 async def _order(page: Page, order_id: int):
@@ -34,11 +23,7 @@ async def _order(page: Page, order_id: int):
 
 
 async def _mine(page: Page, order_id: int) -> list:
-    complaints = page.features.complaints
-    if complaints is None:
-        return []
-    found = await optional(lambda: complaints.list_complaints(page.app, caller=page.caller, state=None,
-                                                              limit=100, offset=0), [])
+    found = await complaints.list_complaints(page.app, caller=page.caller, state=None, limit=100, offset=0)
     return [c for c in found if c.order_id == order_id]
 
 
@@ -46,16 +31,12 @@ async def _mine(page: Page, order_id: int) -> list:
 async def complaint_form(order_id: int, page: PageDep):
     """R24: where a buyer turns once no dispute is possible."""
     o = await _order(page, order_id)
-    return page.render("complaint.html", o=o, filed=await _mine(page, o.id), error=None, message="",
-                       can_file=page.features.complaints is not None)
+    return page.render("complaint.html", o=o, filed=await _mine(page, o.id), error=None, message="")
 
 
 @router.post("/orders/{order_id}/complaint")
 async def file_complaint(order_id: int, page: PageDep):
     o = await _order(page, order_id)
-    complaints = page.features.complaints
-    if complaints is None:
-        return page.not_found()
     line = page.field("line_id")
     about = page.field("about") if page.field("about") in ("order", "seller") else "seller"
     message = page.field("message")
@@ -65,8 +46,7 @@ async def file_complaint(order_id: int, page: PageDep):
                                             message=message)
     except DomainError as exc:
         return page.render("complaint.html", status=409 if exc.status == 409 else 422, o=o,
-                           filed=await _mine(page, o.id), error=page.error_text(exc), message=message,
-                           can_file=True)
+                           filed=await _mine(page, o.id), error=page.error_text(exc), message=message)
     page.flash("ok", page.f.gettext("Your complaint is filed. The platform answers by %(date)s.",
                                     date=page.f.date(c.deadline_at)) if c.deadline_at else
                page._("Your complaint is filed."))
@@ -77,7 +57,5 @@ async def file_complaint(order_id: int, page: PageDep):
 async def my_rating(page: PageDep):
     """R21: the seller's own rating."""
     user = page.require("seller")
-    rating = await seller_rating(page, user.id)
-    if rating is None:
-        return page.not_found()
+    rating = await sellers.seller_rating(page.app, caller=page.caller, seller_id=user.id)
     return page.render("rating.html", rating=rating)
