@@ -138,7 +138,7 @@ def _inspect(upload: Upload, policy: Policy, max_image_pixels: int) -> _Inspecte
     if accepted.kind is not rules.Kind.photo:
         return _Inspected(accepted, name, size, sha256, sha256, accepted.media_type, [original])
     f.seek(0)
-    photo = inspect_photo(f.read(), accepted.media_type, max_pixels=max_image_pixels)
+    photo = inspect_photo(f, accepted.media_type, max_pixels=max_image_pixels)  # read in its turn
     served = _Blob(sha256_of(photo.served), photo.served, photo.served_media_type)
     thumbnail = _Blob(sha256_of(photo.thumbnail), photo.thumbnail, "image/jpeg")
     return _Inspected(accepted, name, size, sha256, served.sha256, served.media_type,
