@@ -91,13 +91,11 @@ def demo(port: int = typer.Option(8000, envvar="PORT"), host: str = "127.0.0.1",
         for suffix in ("", "-wal", "-shm"):
             Path(f"{database}{suffix}").unlink(missing_ok=True)
     database.parent.mkdir(parents=True, exist_ok=True)
-    os.environ.update(OMBUDS_DATABASE_URL=f"sqlite:///{database}", OMBUDS_CLOCK="manual",
-                      OMBUDS_MARKETPLACE_KEY=os.environ.get("OMBUDS_MARKETPLACE_KEY", "demo-marketplace-key"))
+    url = demo_environment(database, host, port)
     settings = Settings()
     from ombuds.store.migrate import upgrade
     upgrade(settings.database_url)
     people = asyncio.run(seed(settings))
-    url = f"http://{host}:{port}"
     table = Table(title="Demo users (API tokens)")
     for column in ("who", "role", "id", "token"):
         table.add_column(column)
@@ -113,6 +111,17 @@ def demo(port: int = typer.Option(8000, envvar="PORT"), host: str = "127.0.0.1",
                   f"-H 'Content-Type: application/json' -d '{{\"duration\": \"5d\"}}' {url}/api/v1/clock/advance\n")
     import uvicorn
     uvicorn.run("ombuds.api.asgi:app", host=host, port=port, log_level="warning", access_log=False)
+
+
+def demo_environment(database: Path, host: str, port: int) -> str:
+    """The demo's settings: its own SQLite file, the manual clock, and e-mail links to the port
+    it serves on (unless OMBUDS_PUBLIC_URL says otherwise). Returns that URL."""
+    reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    url = f"http://{reachable}:{port}"
+    os.environ.update(OMBUDS_DATABASE_URL=f"sqlite:///{database}", OMBUDS_CLOCK="manual",
+                      OMBUDS_MARKETPLACE_KEY=os.environ.get("OMBUDS_MARKETPLACE_KEY", "demo-marketplace-key"))
+    os.environ.setdefault("OMBUDS_PUBLIC_URL", url)
+    return url
 
 
 @clock_app.command("advance")

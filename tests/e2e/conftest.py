@@ -67,10 +67,11 @@ def running_server(database_url: str, tmp_path: Path, **settings: str) -> Iterat
                    capture_output=True)
     port = free_port()
     log = tmp_path / "server.log"
+    url = f"http://127.0.0.1:{port}"
+    env.setdefault("OMBUDS_PUBLIC_URL", url)  # e-mails link to this server, as the demo's do
     with open(log, "wb") as out:
         server = subprocess.Popen([str(OMBUDS_CLI), "serve", "--port", str(port)], env=env, cwd=tmp_path,
                                   stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
     try:
         give_up = time.monotonic() + START_TIMEOUT
         while True:

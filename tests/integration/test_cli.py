@@ -172,3 +172,20 @@ def test_clock_advance_explains_a_bad_duration(sqlite_url, tmp_path):
 
     assert code == 2, out
     assert "like 5d" in out
+
+
+# ombuds demo ------------------------------------------------------------------------------------
+
+def test_the_demo_links_its_emails_to_the_port_it_serves_on(tmp_path, monkeypatch):
+    from ombuds.cli import demo_environment
+    from ombuds.settings import Settings
+    for name in ("OMBUDS_PUBLIC_URL", "OMBUDS_DATABASE_URL", "OMBUDS_CLOCK", "OMBUDS_MARKETPLACE_KEY"):
+        monkeypatch.setenv(name, "")  # recorded, so that the test leaves the environment as it was
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)  # no developer's .env
+    assert demo_environment(tmp_path / "demo.db", "0.0.0.0", 8123) == "http://127.0.0.1:8123"
+    assert Settings().public_url == "http://127.0.0.1:8123"
+    # An operator's own public URL wins.
+    monkeypatch.setenv("OMBUDS_PUBLIC_URL", "https://protection.example.com")
+    demo_environment(tmp_path / "demo.db", "127.0.0.1", 8124)
+    assert Settings().public_url == "https://protection.example.com"

@@ -290,6 +290,6 @@ def test_every_email_text_has_a_russian_translation():
     root = Path(__import__("ombuds.emails", fromlist=["x"]).__file__).parent
     ru = translations("ru")
     missing = [msg for _, _, msg, _, _ in extract_from_dir(
-        str(root), method_map=[("**.py", "python"), ("**/templates/notice.*", "jinja2")],
+        str(root), method_map=[("**.py", "python"), ("**/templates/**", "jinja2")],
         keywords={"N_": None, "_": None}) if ru.gettext(msg) == msg]
     assert missing == []

@@ -54,3 +54,20 @@ def test_r33_deadlines_across_the_dst_change_read_in_the_buyers_clock():
     assert berlin.date(at(2026, 3, 28, 23, 30)) == "29 Mar 2026"  # after midnight in Berlin
     assert format_moment(at(2026, 3, 30, 9, 0), "ru", "Europe/Berlin") == "30 марта 2026, 11:00 +0200"
     assert format_moment(at(2026, 3, 30, 9, 0), "en") == "30 March 2026, 09:00 UTC"
+
+
+def test_r33_times_are_right_on_a_machine_without_the_systems_zone_files(tmp_path):
+    """zoneinfo falls back to the ``tzdata`` package (a dependency) when no system zone
+    database is found: here its search path is an empty folder."""
+    import os
+    import subprocess
+    import sys
+    code = ("from datetime import datetime, timezone\n"
+            "from ombuds.domain.time_zones import zone, is_zone\n"
+            "from ombuds.web.i18n import formatter\n"
+            "assert is_zone('Europe/Moscow') and str(zone(None, 'DE')) == 'Europe/Berlin'\n"
+            "print(formatter('en', 'Europe/Berlin').datetime(datetime(2026, 3, 30, 9, tzinfo=timezone.utc)))\n")
+    done = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONTZPATH": str(tmp_path)},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "30 Mar 2026, 11:00 +0200"

@@ -81,17 +81,26 @@ def _mailbox_open(request: Request) -> None:
         raise NotFound("mailbox")
 
 
+def _reader_language(request: Request) -> str:
+    """The pages' language choice (the EN/RU switch), else the browser's."""
+    from ombuds.web.i18n import from_accept_language, pick_language
+    return pick_language(request.cookies.get("ombuds_lang"),
+                         from_accept_language(request.headers.get("accept-language")))
+
+
 @router.get("/mailbox", response_class=HTMLResponse, include_in_schema=False)
 async def mailbox_page(request: Request, app: AppDep) -> HTMLResponse:
     """Every e-mail kept locally, newest first."""
     _mailbox_open(request)
-    page = environment("en").get_template("mailbox.html").render(messages=await mail.mailbox(app))
+    lang = _reader_language(request)
+    page = environment(lang).get_template("mailbox.html").render(messages=await mail.mailbox(app), lang=lang)
     return HTMLResponse(page)
 
 
 @router.get("/mailbox/{message_id}", response_class=HTMLResponse, include_in_schema=False)
 async def mailbox_message_page(message_id: int, request: Request, app: AppDep) -> HTMLResponse:
     _mailbox_open(request)
-    page = environment("en").get_template("mailbox_message.html").render(
-        m=await mail.mailbox_message(app, message_id))
+    lang = _reader_language(request)
+    page = environment(lang).get_template("mailbox_message.html").render(
+        m=await mail.mailbox_message(app, message_id), lang=lang)
     return HTMLResponse(page)

@@ -18,7 +18,7 @@ from ombuds.emails.notices import Change, OutboxEvent, Recipient, audience, chan
 from ombuds.services import sign_in_links
 from ombuds.services.context import Ombuds
 from ombuds.services.delivery import DispatchConfig, claim_due
-from ombuds.store.tables import orders, users
+from ombuds.store.tables import orders, outbox, users
 from ombuds.store.tables_notify import mail_messages as mm
 
 log = structlog.get_logger("ombuds.mail")
@@ -133,17 +133,24 @@ async def send_due(app: Ombuds, config: DispatchConfig) -> int:
 
 # The local mailbox (no SMTP server configured) ----------------------------------------
 
+# Each e-mail is shown with the moment its change happened (the event's time), not the moment
+# the dispatcher queued it: a demo seeded in the past queues everything at once.
+_HAPPENED_AT = outbox.c.created_at.label("happened_at")
+
+
 async def mailbox(app: Ombuds, *, limit: int = 200) -> list:
     async with app.engine.connect() as conn:
         return (await conn.execute(
             select(mm.c.id, mm.c.to_name, mm.c.to_address, mm.c.language, mm.c.subject,
-                   mm.c.event_type, mm.c.created_at)
+                   mm.c.event_type, mm.c.created_at, _HAPPENED_AT)
+            .join(outbox, outbox.c.id == mm.c.event_id)
             .where(mm.c.status == LOCAL).order_by(desc(mm.c.id)).limit(limit))).all()
 
 
 async def mailbox_message(app: Ombuds, message_id: int):
     async with app.engine.connect() as conn:
-        row = (await conn.execute(select(mm).where(mm.c.id == message_id, mm.c.status == LOCAL))).first()
+        row = (await conn.execute(select(mm, _HAPPENED_AT).join(outbox, outbox.c.id == mm.c.event_id)
+                                  .where(mm.c.id == message_id, mm.c.status == LOCAL))).first()
     if row is None:
         raise NotFound("message")
     return row

@@ -137,16 +137,18 @@ async def submit_due_refunds(repo: Repository, provider: PaymentProvider, policy
 
     A refund is sent at the moment it fell due (a timely worker); one sent later than the day
     it was issued — a retry — gets its R20 window counted again from that day."""
-    q = (select(t.refunds, t.users.c.country).join(t.users, t.users.c.id == t.refunds.c.buyer_id)
+    q = (select(t.refunds, t.users.c.country, t.users.c.time_zone)
+         .join(t.users, t.users.c.id == t.refunds.c.buyer_id)
          .where(t.refunds.c.next_attempt_at <= now).order_by(t.refunds.c.next_attempt_at).limit(limit))
     if repo.locks_rows:
         q = q.with_for_update(of=t.refunds, skip_locked=True)
     rows = (await repo.conn.execute(q)).all()
     for r in rows:
         sent_at, earliest, latest = r.next_attempt_at, r.expected_earliest, r.expected_latest
-        if sent_at.date() != r.created_at.date():
+        sent_on = local_date(sent_at, r.time_zone, r.country)  # R33: the buyer's own calendar day
+        if sent_on != local_date(r.created_at, r.time_zone, r.country):
             window = policy.refund_windows[r.payment_method]
-            earliest, latest = refund_window(sent_at.date(), window.earliest, window.latest, r.country)
+            earliest, latest = refund_window(sent_on, window.earliest, window.latest, r.country)
         request = RefundRequest(r.idempotency_key, r.amount, r.currency, r.payment_method, sent_at,
                                 earliest, latest, r.country)
         try:

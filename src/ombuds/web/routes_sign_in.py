@@ -45,10 +45,11 @@ async def use_link(secret: str, page: PageDep):
 
 
 def _speak_their_language(page: Page, found: LinkLookup) -> None:
-    """The page is in the language the reader chose, else the person's the link was for."""
+    """The page is in the language the reader chose, else the person's the link was for; its
+    times in that person's zone (R33)."""
     lang = pick_language(page.request.cookies.get(LANG_COOKIE), found.user.language if found.user else None,
                          from_accept_language(page.request.headers.get("accept-language")))
-    page.lang, page.f = lang, formatter(lang)
+    page.lang, page.f = lang, formatter(lang, found.user.time_zone if found.user else "UTC")
     page._ = page.f.gettext
 
 
