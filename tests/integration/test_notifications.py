@@ -136,7 +136,7 @@ def test_without_smtp_emails_wait_in_the_local_mailbox(market):
 
     page = market.client.get("/mailbox")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    subjects = re.findall(r'<a href="/mailbox/(\d+)">([^<]+)</a>', page.text)
+    subjects = re.findall(r'<a href="/mailbox/(\d+)"[^>]*>([^<]+)</a>', page.text)
     assert subjects, page.text
     newest_first = [int(i) for i, _ in subjects]
     assert newest_first == sorted(newest_first, reverse=True)

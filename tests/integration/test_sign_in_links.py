@@ -167,7 +167,7 @@ def test_R43_with_the_policy_switch_ombuds_own_emails_sign_their_reader_in(datab
         d = market.open_dispute(buyer, market.order(buyer, seller))
         client.portal.call(drain, client.app.state.ombuds, DispatchConfig.from_settings(settings))
         mail = client.get("/mailbox").text
-        first = re.findall(r'<a href="/mailbox/(\d+)">', mail)
+        first = re.findall(r'<a href="/mailbox/(\d+)"', mail)
         bodies = [client.get(f"/mailbox/{i}").text for i in first]
         links = {u for b in bodies for u in re.findall(r"http://127\.0\.0\.1:8000/signin/link/sil_[\w-]+", b)}
         assert len(links) >= 2  # one per e-mail, each its reader's own
