@@ -8,33 +8,44 @@ export OMBUDS_TEST_DATABASE_URL
 
 .PHONY: demo test install browser bench docs clean
 
-$(VENV)/.installed: pyproject.toml
+PIP = $(VENV)/bin/pip install --quiet --disable-pip-version-check
+
+# One stamp per step, so that each command installs only what it needs: the demo (and the
+# benchmarks) the service alone, the tests the service and the test tools too.
+$(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[test]'
 	touch $@
 
-install: $(VENV)/.installed
+$(VENV)/.installed-app: pyproject.toml $(VENV)/.created
+	$(PIP) -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed-app
+	$(PIP) -e '.[test]'
+	touch $@
+
+## Everything a developer needs: the service and the test tools.
+install: $(VENV)/.installed-test
 
 # The browser tests drive Debian's Chromium (never `playwright install`).
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
 ## Seed a small marketplace on SQLite with a manual clock and serve it on $(PORT).
-demo: install
+demo: $(VENV)/.installed-app
 	$(VENV)/bin/ombuds demo --port $(PORT)
 
 ## Every test, on SQLite and PostgreSQL.
-test: install browser
+test: $(VENV)/.installed-test browser
 	$(VENV)/bin/pytest
 
 ## Benchmarks beside their baselines (needs PostgreSQL and pgbench).
-bench: install
+bench: $(VENV)/.installed-app
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(VENV)/bin/python -m bench.run_all
 
 ## Regenerate the lifecycle table in docs/architecture.md from the code.
-docs: install
+docs: $(VENV)/.installed-app
 	$(VENV)/bin/python -m ombuds.lifecycle_doc docs/architecture.md
 
 clean:
