@@ -12,7 +12,7 @@ from datetime import datetime
 from ombuds.domain import commands as c
 from ombuds.domain.disputes import Actor, Dispute, DisputeState, Proposal, Reason, Resolution
 from ombuds.domain.errors import Conflict, DeadlinePassed, DomainError, Forbidden
-from ombuds.domain.events import Event, TimelineEntry
+from ombuds.domain.events import DisputeClosed, Event, TimelineEntry
 from ombuds.domain.lifecycle import TIMERS, TRANSITIONS, Action, Transition, running_timer
 from ombuds.domain.orders import Order, OrderLine
 from ombuds.domain.policy import Policy
@@ -157,7 +157,7 @@ def _apply(d: Dispute, row: Transition, actor: Actor, actor_id: int | None, cmd:
     d.new_events.append(Event(f"dispute.{row.action.value}", "dispute", d.id or 0,
                               _event_data(d, row.action.value, from_state=before.value), now))
     if d.state is DisputeState.closed:
-        d.new_events.append(Event("dispute.closed", "dispute", d.id or 0, _event_data(d, "closed"), now))
+        d.new_events.append(DisputeClosed.of(d.id or 0, _event_data(d, "closed"), now))
 
 
 def _enter(d: Dispute, state: DisputeState, now: datetime, policy: Policy) -> None:

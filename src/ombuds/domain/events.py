@@ -17,6 +17,18 @@ class Event:
     data: dict[str, Any] = field(default_factory=dict)
     at: datetime | None = None  # when it happened, if not when it is written
 
+
+@dataclass(frozen=True, slots=True)
+class DisputeClosed(Event):
+    """``dispute.closed``: the dispute reached ``closed`` in this change. Its refunds, the
+    seller's payout of the line it released (R1) and a replacement (R19) follow, through
+    :func:`ombuds.services.closing.settle` — the one handler for it."""
+
+    @classmethod
+    def of(cls, dispute_id: int, data: dict[str, Any], at: datetime) -> DisputeClosed:
+        return cls("dispute.closed", "dispute", dispute_id, data, at)
+
+
 @dataclass(frozen=True, slots=True)
 class TimelineEntry:
     """One line of a dispute's append-only timeline: who, what, when, and the deadline running."""

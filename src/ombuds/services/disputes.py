@@ -12,10 +12,9 @@ from ombuds.domain import engine
 from ombuds.domain.disputes import Actor, Dispute
 from ombuds.domain.errors import Forbidden, NotFound
 from ombuds.domain.lifecycle import Action
-from ombuds.domain.orders import Order, OrderLine
 from ombuds.domain.policy import Policy
 from ombuds.services.context import Caller, Ombuds
-from ombuds.services import money
+from ombuds.services import closing
 from ombuds.services.orders import catch_up, keeping_timers, retry_if_order_moved
 from ombuds.services.orders import visible as order_visible
 from ombuds.store.repository import Repository
@@ -106,27 +105,9 @@ async def act(app: Ombuds, *, caller: Caller, dispute_id: int, action: Action,
 
 
 async def _save(repo: Repository, d: Dispute, now, policy: Policy) -> None:
-    closing = any(e.type == "dispute.closed" for e in d.new_events)
-    reshipped = any(e.type == "dispute.reship" for e in d.new_events)
+    closed = closing.closed_in([d])
     await repo.save_dispute(d, now)
-    if closing:
-        order = await repo.get_order(d.order_id, lock=True)
-        await money.refund_dispute(repo, order, d, now, policy)
-        await money.pay_out(repo, order, now, policy)
-        if reshipped:
-            await _ship_replacement(repo, order, d, now, policy)
-
-
-async def _ship_replacement(repo: Repository, order: Order, d: Dispute, now, policy: Policy) -> None:
-    """R19: the reshipped parcel is an order of its own, with its own protection window."""
-    line = order.line(d.line_id)
-    replacement = Order(id=None, buyer_id=order.buyer_id, seller_id=order.seller_id,
-                        currency=order.currency, payment_method=order.payment_method, created_at=now,
-                        lines=[OrderLine(None, 1, line.title, line.unit_price, d.quantity)],
-                        external_ref=order.external_ref, replacement_for_line_id=line.id)
-    replacement.ship(carrier=d.reship_carrier, tracking_number=d.reship_tracking, now=now,
-                     policy=policy)
-    await repo.add_order(replacement)
+    await closing.settle(repo, await closing.lock_orders_of(repo, closed), policy)
 
 
 async def get_dispute(app: Ombuds, *, caller: Caller, dispute_id: int) -> Dispute:

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from ombuds.domain import engine
 from ombuds.services.context import Ombuds
-from ombuds.services import money
+from ombuds.services import closing, money
 from ombuds.services.orders import catch_up
 from ombuds.services.trust_sweep import sweep_complaints
 
@@ -38,14 +38,9 @@ async def sweep_batch(app: Ombuds, *, until: datetime, batch: int = BATCH) -> in
         for d in due:
             engine.fire_due(d, now=until, policy=app.policy)
         fired += len(due)  # every claimed row moved on (a deadline or a reminder)
-        closed = [d for d in due if any(e.type == "dispute.closed" for e in d.new_events)]
+        closed = closing.closed_in(due)
         await uow.repo.save_locked_disputes(due, until)
-        for order in await uow.repo.lock_orders({d.order_id for d in closed}):
-            mine = [d for d in closed if d.order_id == order.id]
-            for d in mine:
-                await money.refund_dispute(uow.repo, order, d, d.closed_at, app.policy)
-            # R1: the line is released when its dispute closes
-            await money.pay_out(uow.repo, order, max(d.closed_at for d in mine), app.policy)
+        await closing.settle(uow.repo, await closing.lock_orders_of(uow.repo, closed), app.policy)
         for order in await uow.repo.due_orders(until, batch):
             fired += await catch_up(uow.repo, order, until, app.policy)
         fired += await money.submit_due_refunds(uow.repo, app.payments, app.policy, until, batch)
