@@ -95,6 +95,9 @@ def server(cmd: list[str], *, port: int, env: dict, ready_path: str = "/healthz"
                     raise RuntimeError(f"{cmd[0]} did not answer within {start_timeout} s") from None
                 time.sleep(0.2)
         yield proc
+    except Exception as exc:  # what the server said is usually why
+        exc.add_note(f"{cmd[0]} exit code {proc.poll()}; its log ends:\n{log.read_text(errors='replace')[-3000:]}")
+        raise
     finally:
         _stop_group(proc)
 

@@ -70,7 +70,7 @@ MODULES = [  # (module under bench/, its time limit in seconds), in the order th
     ("balances", 240),  # a seller's and a buyer's balance at 1 k / 100 k / 1 M postings
     ("order_lists", 150),  # the seller's and the buyer's order lists at 100 k orders
     ("protection_end", 240),  # protection ends: completed, payouts per line; 1 and 2 workers
-    ("sweeper", 240),  # dispute deadlines with refunds; 1 and 2 workers
+    ("sweeper", 300),  # dispute deadlines with refunds; 1 and 2 workers
     ("photos", 150),  # server memory while 12-megapixel photos are uploaded
 ]
 
@@ -102,10 +102,10 @@ def _wrk_version() -> str:
         return "wrk not found"
 
 
-def _number(v: float | None, digits: int = 0) -> str:
+def _number(v: float | None) -> str:
     if v is None:
         return "—"
-    return f"{v:,.{digits}f}" if abs(v) >= 10 or digits == 0 else f"{v:.{digits}f}"
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}"
 
 
 def _ratio(v: float | None) -> str:
