@@ -205,3 +205,25 @@ def test_a_busy_worker_is_not_notified(postgres_url):
         an_outbox_row(postgres_url, order)
         woken = list(listener.notifies(timeout=10, stop_after=1))
         assert [(n.channel, n.payload) for n in woken] == [("ombuds_wake", "outbox")]
+
+
+def test_with_the_wall_clock_an_idle_worker_sleeps_until_its_next_deadline_at_most(postgres_url):
+    """No NOTIFY is sent for a deadline days away; the worker wakes for it by itself."""
+    from ombuds.worker import _sleep_for
+
+    order = an_order(postgres_url)
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("SET session_replication_role = replica")  # set quietly: no wake-up for it
+        conn.execute("UPDATE orders SET deadline_at = now() + interval '10 minutes' WHERE id = %s", (order,))
+        conn.execute("UPDATE orders SET deadline_at = NULL WHERE id <> %s", (order,))
+        conn.execute("UPDATE outbox SET dispatched_at = now()")
+
+    async def sleeps(safety: float) -> float:
+        app = build_ombuds(settings_for(postgres_url).model_copy(update={"clock": "wall"}))
+        try:
+            return await _sleep_for(app, loops(safety_interval=safety))
+        finally:
+            await app.engine.dispose()
+
+    assert 540 < asyncio.run(sleeps(HOUR)) <= 600  # until protection ends, not an hour
+    assert asyncio.run(sleeps(30)) == 30  # never longer than the safety interval
