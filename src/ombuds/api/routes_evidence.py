@@ -15,6 +15,7 @@ from ombuds.api.auth import app_state, get_caller
 from ombuds.api.schemas import Body
 from ombuds.api.uploads import BodyTooLarge, bounded, evidence_response
 from ombuds.domain import evidence as rules
+from ombuds.domain.evidence_guidance import Proof
 from ombuds.domain.errors import DomainError
 from ombuds.services import conversations, evidence
 from ombuds.services.context import Caller, Ombuds
@@ -105,15 +106,19 @@ async def evidence_limits(request: Request, app: AppDep) -> dict:
 _UPLOAD_DOC = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"],
     "properties": {"file": {"type": "string", "format": "binary",
-                            "description": "one photo, video or PDF; see GET /evidence/limits"}}}}}}}
+                            "description": "one photo, video or PDF; see GET /evidence/limits"},
+                   "shows": {"type": "string", "enum": [p.value for p in Proof],
+                             "description": "R37 (optional): what the file shows; the policy's "
+                                            "evidence_guidance lists what helps each reason"}}}}}}}
 
 
 @router.post("/disputes/{dispute_id}/evidence", status_code=201, tags=["evidence"],
              openapi_extra=_UPLOAD_DOC)
 async def add_evidence(dispute_id: int, request: Request, caller: CallerDep, app: AppDep,
                        store: StoreDep) -> dict:
-    """Attach one file (multipart field ``file``) to a dispute that is not closed (R10).
-    Its type is read from its bytes; it can never be edited or deleted afterwards."""
+    """Attach one file (multipart field ``file``) to a dispute that is not closed (R10), with
+    what it shows if you like (field ``shows``, R37). Its type is read from its bytes; it can
+    never be edited or deleted afterwards."""
     await evidence.check_may_add(app, caller=caller, dispute_id=dispute_id)  # before reading the body
     limit = max(app.policy.evidence_photo_max_bytes, app.policy.evidence_video_max_bytes) + FORM_OVERHEAD
     try:
@@ -127,7 +132,8 @@ async def add_evidence(dispute_id: int, request: Request, caller: CallerDep, app
         return await evidence.add_evidence(
             app, store, caller=caller, dispute_id=dispute_id,
             upload=evidence.Upload(upload.file, upload.filename),
-            max_image_pixels=request.app.state.settings.evidence_max_image_pixels)
+            max_image_pixels=request.app.state.settings.evidence_max_image_pixels,
+            shows=form.get("shows") if isinstance(form.get("shows"), str) else None)
     finally:
         await form.close()
 

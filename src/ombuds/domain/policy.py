@@ -10,7 +10,12 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ombuds.domain.disputes import Reason
+from ombuds.domain.evidence_guidance import DEFAULT_GUIDANCE, Proof
+
+REASONS = tuple(r.value for r in Reason)  # R7, as the policy's per-reason tables name them
 
 Days = Annotated[int, Field(ge=0, le=3650)]
 
@@ -94,6 +99,19 @@ class Policy(BaseModel):
         False, description="R43: Ombuds' own e-mails carry a sign-in link instead of a plain one")
     email_sign_in_link_hours: int = Field(
         24, ge=1, le=24 * 14, description="R43: a sign-in link in an e-mail lives this long")
+    evidence_guidance: dict[str, tuple[Proof, ...]] = Field(
+        default_factory=lambda: dict(DEFAULT_GUIDANCE),
+        description="R37: by dispute reason, the evidence that helps (shown on the dispute form; "
+                    "the arbitrator sees which of it each side supplied)")
+
+    @field_validator("evidence_guidance")
+    @classmethod
+    def _known_reasons(cls, value: dict[str, tuple[Proof, ...]]) -> dict[str, tuple[Proof, ...]]:
+        unknown = sorted(set(value) - set(REASONS))
+        if unknown:
+            raise ValueError(f"unknown dispute reason(s) {', '.join(unknown)}; the reasons are "
+                             + ", ".join(REASONS))
+        return {reason: tuple(dict.fromkeys(proofs)) for reason, proofs in value.items()}  # no repeats
 
     @model_validator(mode="after")
     def _coherent(self) -> Policy:

@@ -26,6 +26,7 @@ from ombuds.adapters.media import HEAD_BYTES, KNOWN_EXTENSIONS, sniff
 from ombuds.adapters.storage import EvidenceStore, sha256_of
 from ombuds.domain import engine
 from ombuds.domain import evidence as rules
+from ombuds.domain import evidence_guidance as guidance
 from ombuds.domain.disputes import Actor, Dispute
 from ombuds.domain.errors import NotFound
 from ombuds.domain.policy import Policy
@@ -71,10 +72,12 @@ class _Inspected:
 
 
 async def add_evidence(app: Ombuds, store: EvidenceStore, *, caller: Caller, dispute_id: int,
-                       upload: Upload, max_image_pixels: int) -> dict:
-    """R10: a party attaches one file to a dispute that is not closed."""
+                       upload: Upload, max_image_pixels: int, shows: str | None = None) -> dict:
+    """R10: a party attaches one file to a dispute that is not closed; R37: saying, if they
+    like, what it shows."""
     now = await app.now()
     side = await check_may_add(app, caller=caller, dispute_id=dispute_id)
+    proof = guidance.check_shows(shows)
     found = await to_thread.run_sync(_inspect, upload, app.policy, max_image_pixels)
 
     created: list[str] = []
@@ -87,7 +90,7 @@ async def add_evidence(app: Ombuds, store: EvidenceStore, *, caller: Caller, dis
             _check_open_now(d, now, app.policy)
             rules.check_room(side, await _count(uow.conn, d.id, side), app.policy)
             reuse = await _matching_images(uow.conn, d, found.phash) if found.phash else []
-            row = _row(d, side, caller, found, reuse, now)
+            row = _row(d, side, caller, found, reuse, now) | {"shows": proof and proof.value}
             row["id"] = (await uow.conn.execute(insert(ev).values(**row).returning(ev.c.id))).scalar_one()
             await _tell(uow.conn, d, side, caller, row, now)
             await uow.commit()
@@ -187,7 +190,8 @@ async def _tell(conn, d: Dispute, side: Actor, caller: Caller, row: dict, now) -
     """R25: the timeline shows who added what; R23: the outbox tells the parties. Neither
     carries the staff-only reuse signal."""
     details = {"evidence_id": row["id"], "kind": row["kind"], "media_type": row["media_type"],
-               "size": row["size"], "sha256": row["sha256"], "file_name": row["file_name"]}
+               "size": row["size"], "sha256": row["sha256"], "file_name": row["file_name"],
+               "shows": row["shows"]}
     await conn.execute(insert(t.timeline).values(
         dispute_id=d.id, at=now, actor=side.value, actor_id=caller.user_id, action="evidence_added",
         from_state=d.state.value, to_state=d.state.value, deadline=d.deadline,
@@ -226,7 +230,10 @@ async def list_evidence(app: Ombuds, *, caller: Caller, dispute_id: int) -> dict
     items = [evidence_view(r._asdict(), caller) for r in rows]
     counts = {side: sum(1 for r in rows if r.side == side) for side in ("buyer", "seller")}
     body = {"items": items, "counts": counts,
-            "max_files_per_side": app.policy.evidence_max_files_per_side}
+            "max_files_per_side": app.policy.evidence_max_files_per_side,
+            # R37: the evidence that helps this reason, and the files each side said show it.
+            "checklist": guidance.checklist(app.policy.evidence_guidance, d.reason.value,
+                                            [(r.side, r.shows, r.id) for r in rows])}
     if caller.is_staff:
         body["without_evidence"] = [side for side, n in counts.items() if n == 0]
         body["flagged"] = sum(1 for r in rows if r.reuse)
@@ -258,7 +265,7 @@ def evidence_view(r: dict, caller: Caller) -> dict:
         "id": r["id"], "dispute_id": r["dispute_id"], "side": r["side"], "uploaded_by": r["uploader_id"],
         "uploaded_at": r["created_at"].isoformat(), "kind": r["kind"], "media_type": r["media_type"],
         "file_name": r["file_name"], "size": r["size"], "sha256": r["sha256"],
-        "width": r["width"], "height": r["height"], "captured_at": r["captured_at"],
+        "width": r["width"], "height": r["height"], "captured_at": r["captured_at"], "shows": r.get("shows"),
         "file_url": f"/api/v1/evidence/{r['id']}/file",
         "thumbnail_url": f"/api/v1/evidence/{r['id']}/thumbnail" if r["thumbnail_sha256"] else None,
     }

@@ -64,6 +64,7 @@ evidence = Table(
     Column("phash_band0", Integer), Column("phash_band1", Integer),
     Column("phash_band2", Integer), Column("phash_band3", Integer),
     Column("reuse", Json, nullable=False),  # staff only: earlier evidence this image matches
+    Column("shows", String(40)),  # R37: what the party says it shows (a Proof), if they said (0011)
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_evidence_dispute_id_side", "dispute_id", "side"),
     Index("ix_evidence_sha256", "sha256"),
@@ -71,4 +72,23 @@ evidence = Table(
     Index("ix_evidence_phash_band1", "phash_band1"),
     Index("ix_evidence_phash_band2", "phash_band2"),
     Index("ix_evidence_phash_band3", "phash_band3"),
+)
+
+evidence_uploads = Table(
+    "evidence_uploads", metadata,
+    # R10: a file a buyer attached on the dispute form before the dispute exists (migration 0011).
+    # It is checked and stored when chosen, so it survives every round of the form (a refused
+    # language, the postage warning), and becomes evidence when the dispute opens; then, or a
+    # day after it was uploaded, the row goes. The blob is the original, by its SHA-256.
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("line_id", Id, ForeignKey("order_lines.id"), nullable=False),
+    Column("file_name", String(255), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("media_type", String(40), nullable=False),
+    Column("size", Id, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_evidence_uploads_user_id_line_id", "user_id", "line_id"),
+    Index("ix_evidence_uploads_sha256", "sha256"),
 )

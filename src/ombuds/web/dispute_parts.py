@@ -36,13 +36,14 @@ def evidence_limits(page: Page) -> dict:
     return found
 
 
-async def attach(page: Page, dispute_id: int, upload) -> bool:
-    """Add one uploaded file to the dispute's evidence; the outcome is flashed either way."""
+async def attach(page: Page, dispute_id: int, upload, shows: str | None = None) -> bool:
+    """Add one uploaded file to the dispute's evidence, saying what it shows if the party said
+    (R37); the outcome is flashed either way."""
     try:
         await evidence.check_may_add(page.app, caller=page.caller, dispute_id=dispute_id)
         await evidence.add_evidence(page.app, page.request.app.state.evidence_store, caller=page.caller,
                                     dispute_id=dispute_id, upload=evidence.Upload(upload.file, upload.filename),
-                                    max_image_pixels=page.settings.evidence_max_image_pixels)
+                                    max_image_pixels=page.settings.evidence_max_image_pixels, shows=shows)
     except DomainError as exc:
         page.flash("error", page.f.gettext("The file %(name)s was not added: %(why)s", name=upload.filename,
                                            why=page.error_text(exc)))

@@ -174,6 +174,12 @@ class Formatter:
         return format_unit(int(megabytes) if megabytes == int(megabytes) else megabytes, "digital-megabyte",
                            length="short", locale=self.lang)
 
+    def file_size(self, n_bytes: int) -> str:
+        """A file's own size: 820 kB · 3.4 MB (binary units, as the limits are)."""
+        if n_bytes < 1048576:
+            return format_unit(max(1, round(n_bytes / 1024)), "digital-kilobyte", length="short", locale=self.lang)
+        return self.size(n_bytes)
+
     def percent(self, ratio: float) -> str:
         return format_percent(ratio, locale=self.lang)
 

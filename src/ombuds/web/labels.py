@@ -29,3 +29,17 @@ def payment_method(f, key: str) -> str:
     from ombuds.web.words import PAYMENT_METHODS
     name = PAYMENT_METHODS.get(key, key)
     return f.gettext(name) if key in TRANSLATED_METHODS else name
+
+# R37: what a piece of evidence shows (codes from ombuds.domain.evidence_guidance.Proof).
+PROOFS = {
+    "everything_received": N_("Everything that arrived, laid out together"),
+    "packing_list": N_("The packing list or invoice from the parcel"),
+    "unpacking_video": N_("A video of opening the parcel, from the sealed box on"),
+    "item_label": N_("The item's label: size, colour, model"),
+    "measurement": N_("The item measured with a ruler or tape"),
+    "listing": N_("The product page as it was ordered"),
+    "item_photos": N_("The item as it arrived, from every side"),
+    "damage": N_("Close-ups of the damage"),
+    "packaging": N_("The box and the packing, outside and inside"),
+    "authenticity_marks": N_("Marks that show it is not genuine: logo, serial number, label"),
+}

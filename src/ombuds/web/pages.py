@@ -105,6 +105,10 @@ class Page:
         value = self.form.get(name)
         return value if isinstance(value, UploadFile) and value.filename else None
 
+    def uploads(self, name: str) -> list[UploadFile]:
+        """Every file chosen in a ``multiple`` file field (R10: several at once)."""
+        return [v for v in self.form.getlist(name) if isinstance(v, UploadFile) and v.filename]
+
     def require(self, *roles: str) -> WebUser:
         if self.user is None:
             target = self.request.url.path + (f"?{self.request.url.query}" if self.request.url.query else "")
@@ -200,7 +204,9 @@ async def csrf_protect(request: Request):
         return
     session: Session = _session_of(request)
     try:
-        form = await bounded(request, _body_limit(request)).form(max_files=1, max_fields=50)
+        # Several files at once (R10), within one body no larger than the largest single file.
+        files = request.app.state.ombuds.policy.evidence_max_files_per_side
+        form = await bounded(request, _body_limit(request)).form(max_files=files, max_fields=50 + 2 * files)
     except BodyTooLarge:
         raise WebExit(_plain(request, 413, N_("The upload is too large."))) from None
     except Exception:  # a body that is not a form

@@ -8,7 +8,7 @@ field is left out when the policy grows.
 from __future__ import annotations
 
 from ombuds.domain.policy import Policy, PostagePayer
-from ombuds.web import labels
+from ombuds.web import labels, words
 from ombuds.web.i18n import N_, Formatter
 
 
@@ -24,6 +24,11 @@ def sections(f: Formatter, p: Policy) -> list[dict]:
     estimates = [_("to %(country)s: at least %(amount)s", country=f.country(c), amount=f.money(e.amount, e.currency))
                  for c, e in sorted(p.return_postage_estimates.items())]
     languages = ", ".join(f.language(code) for code in p.allowed_languages)
+    guidance = [  # R37: what helps each kind of claim
+        ("R37", _("“%(reason)s”: %(proofs)s.", reason=_(words.REASONS[reason]),
+                  proofs="; ".join(_(labels.PROOFS[proof.value]) for proof in proofs)) if proofs
+         else _("“%(reason)s”: no evidence is needed.", reason=_(words.REASONS[reason])))
+        for reason, proofs in p.evidence_guidance.items() if reason in words.REASONS]
     return [
         {"title": _("Buyer protection"), "rules": [
             ("R2", _("Protection runs for %(days)s from the day the seller ships; the money is held until then.",
@@ -56,6 +61,7 @@ def sections(f: Formatter, p: Policy) -> list[dict]:
             ("R10", _("Photos and PDF up to %(photo)s, videos up to %(video)s, at most %(count)s files from each side; files cannot be changed or deleted.",
                       photo=f.size(p.evidence_photo_max_bytes), video=f.size(p.evidence_video_max_bytes),
                       count=p.evidence_max_files_per_side)),
+            *guidance,
         ]},
         {"title": _("Returns"), "rules": [
             ("R18", _("The buyer ships a return within %(days)s, with a tracking number.", days=days(p.return_ship_days))),
@@ -100,5 +106,5 @@ FIELDS_SAID = {
     "return_confirm_after_shipping_days", "return_postage_payer", "return_postage_estimates",
     "refund_windows", "in_platform_balance_offered", "commission_bps", "rating_window_days",
     "seller_flag_lost_ratio", "complaint_answer_days", "sign_in_link_minutes", "sign_in_links_in_emails",
-    "email_sign_in_link_hours",
+    "email_sign_in_link_hours", "evidence_guidance",
 }

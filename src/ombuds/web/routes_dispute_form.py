@@ -17,8 +17,8 @@ from ombuds.domain.errors import DomainError
 from ombuds.domain.orders import Order, OrderLine
 from ombuds.domain.policy import PostagePayer
 from ombuds.services import disputes
-from ombuds.web import reads
-from ombuds.web.dispute_parts import attach, check_language, evidence_limits
+from ombuds.web import form_files, reads
+from ombuds.web.dispute_parts import check_language, evidence_limits
 from ombuds.web.pages import Page, PageDep, WebExit, csrf_protect
 from ombuds.web.routes_orders import line_chance, load_order
 
@@ -122,10 +122,10 @@ async def _closed_door(page: Page, o: Order, line: OrderLine):
 
 
 def _render_form(page: Page, o, line, seller, claim: Claim, *, status=200, errors=None, description="",
-                 language_error=None, need_ack=False):
+                 language_error=None, need_ack=False, files=None):
     return page.render("dispute_form.html", status=status, o=o, line=line, seller=seller, claim=claim,
                        errors=errors or {}, description=description, language_error=language_error,
-                       need_ack=need_ack, limits=evidence_limits(page),
+                       need_ack=need_ack, limits=evidence_limits(page), files=files,
                        balance_offered=page.app.policy.in_platform_balance_offered,
                        allowed_languages=", ".join(page.f.language(c) for c in page.app.policy.allowed_languages))
 
@@ -137,7 +137,7 @@ async def dispute_form(order_id: int, line_id: int, page: PageDep):
     if refused is not None:
         return refused
     claim = read_claim(page, o, line, seller["country"], page.request.query_params)
-    return _render_form(page, o, line, seller, claim)
+    return _render_form(page, o, line, seller, claim, files=await form_files.files_part(page, line, claim.reason))
 
 
 @router.get("/orders/{order_id}/lines/{line_id}/dispute/claim")
@@ -167,9 +167,15 @@ async def open_dispute(order_id: int, line_id: int, page: PageDep):
         return refused
     claim = read_claim(page, o, line, seller["country"], page.form)
     description = page.field("description")
-    again = lambda **kw: _render_form(page, o, line, seller, claim, description=description, **kw)  # noqa: E731
-    if page.field("switch"):
+    refused_files = await form_files.stage_chosen(page, o, line)  # first: files survive every round (R10)
+    removed = await form_files.remove_chosen(page, line)
+    files = await form_files.files_part(page, line, claim.reason, refused_files)
+    again = lambda **kw: _render_form(page, o, line, seller, claim, description=description, files=files,  # noqa: E731
+                                      **kw)
+    if page.field("switch") or removed:
         return again()
+    if refused_files:
+        return again(status=422)
     try:
         amount = page.f.parse_amount(claim.amount_text, o.currency)
     except ValueError:
@@ -193,7 +199,5 @@ async def open_dispute(order_id: int, line_id: int, page: PageDep):
                      errors={field: page.error_text(exc, currency=o.currency)})
     page.flash("ok", page.f.gettext("Your dispute is open. The seller has until %(date)s to answer.",
                                     date=page.f.datetime(d.deadline_at)))
-    upload = page.upload("evidence")
-    if upload is not None:
-        await attach(page, d.id, upload)
+    await form_files.attach_all(page, d.id, line)
     return page.redirect(f"/disputes/{d.id}")

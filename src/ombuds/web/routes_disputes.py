@@ -191,11 +191,11 @@ async def act(dispute_id: int, action: str, page: PageDep):
 async def add_evidence(dispute_id: int, page: PageDep):
     page.require("buyer", "seller")
     d = await load_dispute(page, dispute_id)
-    upload = page.upload("file")
-    if upload is None:
+    uploads = page.uploads("file")  # several at once (R10), each saying what it shows (R37)
+    if not uploads:
         page.flash("error", page.error_text(DomainError("file_required", "")))
-    else:
-        await attach(page, d.id, upload)
+    for upload in uploads:
+        await attach(page, d.id, upload, shows=page.field("shows") or None)
     return page.redirect(f"/disputes/{d.id}#evidence")
 
 

@@ -129,16 +129,22 @@ def test_the_seed_story_in_the_browser(site):
     refusal = anna.get_by_test_id("language-error")
     expect(refusal).to_contain_text("looks Russian")
     expect(refusal).to_contain_text("write it in English")
+    # She attaches her unpacking video (R10): it is sent at once and waits for the dispute,
+    # saying what it shows (R37: the form lists what helps a missing-item claim).
+    expect(anna.get_by_test_id("evidence-helps")).to_contain_text("A video of opening the parcel")
+    anna.set_input_files("input[name=evidence]", files=[{
+        "name": "unpacking.mp4", "mimeType": "video/mp4", "buffer": unpacking_video()}])
+    expect(anna.get_by_test_id("waiting-file")).to_contain_text("unpacking.mp4")
+    anna.get_by_test_id("waiting-file").locator("select").select_option("unpacking_video")
     site.screenshot(anna, "dispute-form-language-error")
-    # ...and the form refuses it when sent anyway.
+    # ...and the form refuses it when sent anyway, keeping what she typed and her video.
     anna.get_by_test_id("open-dispute").click()
     expect(anna.get_by_test_id("language-error")).to_contain_text("looks Russian")
     expect(anna.locator("textarea[name=description]")).to_have_value(RUSSIAN_DESCRIPTION)
-    # In English, with her unpacking video (R10).
+    expect(anna.get_by_test_id("waiting-file")).to_contain_text("unpacking.mp4")
+    # In English this time.
     anna.fill("textarea[name=description]", ENGLISH_DESCRIPTION)
     expect(anna.get_by_test_id("language-ok")).to_be_visible()
-    anna.set_input_files("input[name=evidence]", files=[{
-        "name": "unpacking.mp4", "mimeType": "video/mp4", "buffer": unpacking_video()}])
     anna.get_by_test_id("open-dispute").click()
     expect(anna.get_by_test_id("state")).to_have_text("Waiting for the seller's answer")
     expect(anna.get_by_test_id("deadline")).to_contain_text("5 days left")
