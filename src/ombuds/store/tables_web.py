@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import Column, String, Table, column, table
 
 from ombuds.store.tables import metadata
-from ombuds.store.types import UtcDateTime
+from ombuds.store.types import Id, Json, UtcDateTime
 
 # The users' sign-in columns (the full table is ombuds.store.tables.users).
 user_logins = table(
@@ -25,5 +25,19 @@ web_secrets = Table(
     # One row per purpose ("session"): generated once, shared by every process of the service.
     Column("name", String(40), primary_key=True),
     Column("value", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+page_drafts = Table(
+    "page_drafts", metadata,
+    # What someone typed into a form that arrived without a live session (it had ended, or the
+    # page was open across a sign-out): kept for a day so that, signed in again, they find it
+    # back in the same form (migration 0012). Named by the SHA-256 of a token only their
+    # session cookie holds; taken once.
+    Column("id", String(64), primary_key=True),
+    Column("action", String(500), nullable=False),  # the form's address, e.g. /disputes/12/do/reject
+    Column("back", String(500), nullable=False),  # the page the form was on
+    Column("user_id", Id),  # who was signed in when it was sent, if anyone still was
+    Column("fields", Json, nullable=False),  # name → text; never files, never the CSRF token
     Column("created_at", UtcDateTime, nullable=False),
 )

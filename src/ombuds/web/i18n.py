@@ -18,7 +18,7 @@ from pathlib import Path
 
 import structlog
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, get_timezone, get_timezone_location
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, format_percent
@@ -183,6 +183,10 @@ class Formatter:
     def percent(self, ratio: float) -> str:
         return format_percent(ratio, locale=self.lang)
 
+    def zone_place(self, name: str) -> str:
+        """A time zone as people name it, by its city: Москва, New York (R33); UTC stays UTC."""
+        return _zone_place(name, self.lang)
+
     def country(self, code: str) -> str:
         return self.locale.territories.get(code, code)
 
@@ -211,6 +215,14 @@ def _as_datetime(value) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
     return datetime.fromisoformat(value)
+
+
+@lru_cache(maxsize=2048)
+def _zone_place(name: str, lang: str) -> str:
+    try:
+        return get_timezone_location(get_timezone(name), locale=lang, return_city=True)
+    except (LookupError, ValueError):
+        return name
 
 
 @lru_cache(maxsize=512)

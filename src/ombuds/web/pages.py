@@ -20,7 +20,7 @@ from ombuds.api.uploads import BodyTooLarge, bounded
 from ombuds.domain.errors import DomainError
 from ombuds.domain.time_zones import main_zone
 from ombuds.services.context import Caller, Ombuds
-from ombuds.web import labels, words
+from ombuds.web import drafts, labels, words
 from ombuds.services.accounts import WebUser, get_user
 from ombuds.web.i18n import N_, LANGUAGE_NAMES, Formatter, formatter, from_accept_language, pick_language
 from ombuds.web.sessions import CSRF_FIELD, CSRF_HEADER, Session
@@ -108,6 +108,19 @@ class Page:
     def uploads(self, name: str) -> list[UploadFile]:
         """Every file chosen in a ``multiple`` file field (R10: several at once)."""
         return [v for v in self.form.getlist(name) if isinstance(v, UploadFile) and v.filename]
+
+    async def restore(self, *actions: str) -> tuple[str, dict[str, str]] | None:
+        """What this person typed into one of the forms at ``actions`` when their session had
+        ended (``web.drafts``): (the form's address, its fields), once, to put back in the form."""
+        token = self.session.get("draft")
+        if not token or self.user is None:
+            return None
+        found = await drafts.take(self.app, token, actions=list(actions), user_id=self.user.id)
+        if found is not None:
+            self.session.pop("draft")
+            self.flash("info", self._("What you typed before signing in again is back in the form: check it "
+                                      "and send it again."))
+        return found
 
     def require(self, *roles: str) -> WebUser:
         if self.user is None:
@@ -215,12 +228,27 @@ async def csrf_protect(request: Request):
     sent = form.get(CSRF_FIELD) if isinstance(form.get(CSRF_FIELD), str) else None
     if not session.csrf_ok(sent or request.headers.get(CSRF_HEADER)):
         await form.close()
+        if drafts.from_this_site(request) and not request.headers.get("hx-request"):
+            raise WebExit(await _keep_what_was_typed(request, session, form))
         raise WebExit(_plain(request, 403, N_("This form has expired or did not come from Ombuds. "
                                               "Go back, reload the page and try again.")))
     try:
         yield
     finally:
         await form.close()
+
+
+async def _keep_what_was_typed(request: Request, session: Session, form: FormData) -> RedirectResponse:
+    """A form of ours that arrived without its session (ended, or renewed in another tab): keep
+    what was typed and go back to its page, through the sign-in page if need be."""
+    back = drafts.back_to(request)
+    session["draft"] = await drafts.keep(request.app.state.ombuds, action=request.url.path, back=back,
+                                         fields=drafts.typed(form, {CSRF_FIELD}), user_id=session.get("uid"))
+    f = formatter(pick_language(request.cookies.get(LANG_COOKIE),
+                                from_accept_language(request.headers.get("accept-language"))))
+    session.flash("info", f.gettext("Your session had ended, so nothing was sent. What you typed is kept: "
+                                    "sign in again if asked, and you will find it in the form."))
+    return RedirectResponse(back, status_code=303)
 
 
 def _plain(request: Request, status: int, text: str) -> HTMLResponse:

@@ -70,7 +70,10 @@ async def signin_demo(page: PageDep):
 
 
 def _signed_in(page, user) -> RedirectResponse:
+    draft = page.session.get("draft")  # what they typed when their last session ended (web.drafts)
     page.session.clear()  # a new session: no fixation, a new CSRF token
+    if draft:
+        page.session["draft"] = draft
     page.session["uid"] = user.id
     page.session["mark"] = user.session_mark
     return page.redirect(safe_next(page.field("next"), HOMES.get(user.role, "/orders")))

@@ -136,8 +136,11 @@ async def dispute_form(order_id: int, line_id: int, page: PageDep):
     refused = await _closed_door(page, o, line)
     if refused is not None:
         return refused
-    claim = read_claim(page, o, line, seller["country"], page.request.query_params)
-    return _render_form(page, o, line, seller, claim, files=await form_files.files_part(page, line, claim.reason))
+    typed = await page.restore(f"/orders/{o.id}/lines/{line.id}/dispute")  # a session that ended (web.drafts)
+    values = typed[1] if typed else page.request.query_params
+    claim = read_claim(page, o, line, seller["country"], values)
+    return _render_form(page, o, line, seller, claim, description=values.get("description", "") if typed else "",
+                        files=await form_files.files_part(page, line, claim.reason))
 
 
 @router.get("/orders/{order_id}/lines/{line_id}/dispute/claim")

@@ -62,7 +62,18 @@ def statements(timeline: list[dict]) -> list[dict]:
 @router.get("/disputes/{dispute_id}")
 async def dispute_page(dispute_id: int, page: PageDep):
     page.require("buyer", "seller", "arbitrator")
-    return await show_dispute(page, await load_dispute(page, dispute_id))
+    d = await load_dispute(page, dispute_id)
+    return await show_dispute(page, d, drafts=await _restored(page, d))
+
+
+async def _restored(page: Page, d: Dispute) -> dict | None:
+    """What the reader typed into one of this page's forms when their session ended (web.drafts)."""
+    found = await page.restore(*(f"/disputes/{d.id}/do/{action.value}" for action in FORM_OF))
+    if found is None:
+        return None
+    address, fields = found
+    return {FORM_OF[Action(address.rsplit("/", 1)[1])]: {
+        "message": fields.get("message", ""), "amount": fields.get("amount") or fields.get("refund_amount")}}
 
 
 async def show_dispute(page: Page, d: Dispute, *, status: int = 200, drafts: dict | None = None):

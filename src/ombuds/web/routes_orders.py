@@ -118,7 +118,13 @@ async def order_page(order_id: int, page: PageDep):
                        protection=protection(page, o), extension_room=room,
                        complain=any(l["chance"].get("complain") for l in lines),
                        is_buyer=user.id == o.buyer_id, is_seller=user.id == o.seller_id,
-                       message_error=None, rating=rating)
+                       message_error=None, rating=rating, typed=await _restored(page, o))
+
+
+async def _restored(page: Page, o: Order) -> dict:
+    """What the reader typed into this page's message box when their session ended (web.drafts)."""
+    found = await page.restore(f"/orders/{o.id}/messages")
+    return found[1] if found else {}
 
 
 async def _order_action(page: Page, order_id: int, action, done: str):

@@ -31,7 +31,9 @@ async def _mine(page: Page, order_id: int) -> list:
 async def complaint_form(order_id: int, page: PageDep):
     """R24: where a buyer turns once no dispute is possible."""
     o = await _order(page, order_id)
-    return page.render("complaint.html", o=o, filed=await _mine(page, o.id), error=None, message="")
+    typed = await page.restore(f"/orders/{o.id}/complaint")  # a session that ended (web.drafts)
+    return page.render("complaint.html", o=o, filed=await _mine(page, o.id), error=None,
+                       message=typed[1].get("message", "") if typed else "")
 
 
 @router.post("/orders/{order_id}/complaint")

@@ -7,10 +7,10 @@ import re
 
 import httpx
 
-from ombuds.web import routes_account, routes_dispute_form, routes_disputes, routes_orders, routes_trust
+from ombuds.web import form_files, routes_account, routes_dispute_form, routes_disputes, routes_orders, routes_trust
 from tests.e2e.web.conftest import csrf_of
 
-MODULES = (routes_account, routes_orders, routes_dispute_form, routes_disputes, routes_trust)
+MODULES = (routes_account, routes_orders, routes_dispute_form, form_files, routes_disputes, routes_trust)
 
 
 def form_paths(order: dict, dispute_id: int) -> list[str]:
