@@ -82,6 +82,9 @@ def worker(interval: float = typer.Option(None, help="seconds between looks when
         pass
 
 
+DEMO_TRACKING_SECRET = "whsec_ZGVtby10cmFja2luZy1zZWNyZXQtb2Ytb21idWRz"
+
+
 @app.command()
 def demo(port: int = typer.Option(8000, envvar="PORT"), host: str = "127.0.0.1",
          database: Path = Path("var/demo.db"), fresh: bool = True) -> None:
@@ -103,6 +106,8 @@ def demo(port: int = typer.Option(8000, envvar="PORT"), host: str = "127.0.0.1",
     for who in people:
         table.add_row(who["name"], who["role"], str(who["id"]), who["token"])
     console.print(table)
+    console.print(f"Carrier webhooks (R40): POST {url}/api/v1/tracking/events signed per Standard Webhooks "
+                  f"with {settings.tracking_webhook_secret} (docs/tracking.md)")
     console.print(f"\nOmbuds demo is running at [bold]{url}[/bold]  (API docs: {url}/docs)")
     console.print(f"Try:  curl -H 'Authorization: Bearer {people[0]['token']}' {url}/api/v1/orders")
     console.print(f"Move time:  OMBUDS_CLOCK=manual OMBUDS_DATABASE_URL=sqlite:///{database} "
@@ -121,6 +126,7 @@ def demo_environment(database: Path, host: str, port: int) -> str:
     os.environ.update(OMBUDS_DATABASE_URL=f"sqlite:///{database}", OMBUDS_CLOCK="manual",
                       OMBUDS_MARKETPLACE_KEY=os.environ.get("OMBUDS_MARKETPLACE_KEY", "demo-marketplace-key"))
     os.environ.setdefault("OMBUDS_PUBLIC_URL", url)
+    os.environ.setdefault("OMBUDS_TRACKING_WEBHOOK_SECRET", DEMO_TRACKING_SECRET)  # R40, printed by demo
     return url
 
 

@@ -15,7 +15,8 @@ from ombuds.api.app import build_ombuds
 from ombuds.domain import commands as c
 from ombuds.domain.disputes import Reason, Resolution
 from ombuds.domain.lifecycle import Action
-from ombuds.services import clock, disputes, orders
+from ombuds.domain.tracking import Checkpoint, ParcelStatus
+from ombuds.services import clock, disputes, orders, tracking
 from ombuds.services.context import PLATFORM, Caller
 from ombuds.services.orders import NewLine
 from ombuds.services.users import create_user
@@ -104,6 +105,11 @@ async def _story(app, ids: dict[str, int]) -> None:
     cancelled = await order(ben, bits, [("Notebook", 700, 2)], "webmoney", "EUR")
     await orders.cancel(app, caller=ben, order_id=cancelled.id)
     await later(7)
+    await _carrier(app, "LP00555666777CN", story.created_at, [
+        (1, "in_transit", "Shenzhen, CN", "Departed the sorting centre"),
+        (4, "in_transit", "Moscow, RU", "Arrived in the country of destination"),
+        (6, "out_for_delivery", "Moscow, RU", "With the courier"),
+        (6.3, "delivered", "Moscow, RU", "Delivered to the recipient")])
     # A dispute still waiting for the seller, and one in negotiation.
     shoes = await order(anna, bits, [("Running shoes, 39", 5400, 1)], "bank_transfer", "EUR")
     await ship(shoes, bits, "DE000333444")
@@ -111,6 +117,7 @@ async def _story(app, ids: dict[str, int]) -> None:
     await disputes.open_dispute(app, caller=anna, cmd=c.OpenDispute(
         shoes.id, shoes.lines[0].id, True, Reason.wrong_item, Resolution.return_and_refund, None, None,
         "I ordered size 39 and received size 42."))
+    await _carrier(app, "DE000333444", shoes.created_at, [(0.5, "in_transit", "Berlin, DE", "Accepted")])
     mug = await order(ben, bits, [("Enamel mug", 1200, 3)], "maestro", "EUR")
     await ship(mug, bits, "DE000555666")
     await later(1)
@@ -119,3 +126,10 @@ async def _story(app, ids: dict[str, int]) -> None:
         "Only two of the three mugs were in the parcel."))
     await disputes.act(app, caller=bits, dispute_id=m.id, action=Action.propose,
                        cmd=c.Propose(Resolution.refund_only, 600, "Half the price of one mug?"))
+
+
+async def _carrier(app, tracking_number: str, shipped_at, steps) -> None:
+    """R40: what a carrier's feed would have said about a parcel, as checkpoints."""
+    for days, status, place, message in steps:
+        await tracking.record(app, event_id=f"demo:{tracking_number}:{days}", source="demo", checkpoints=[
+            Checkpoint(tracking_number, ParcelStatus(status), shipped_at + timedelta(days=days), place, message)])

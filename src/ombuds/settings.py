@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     web_session_days: int = 14
     web_cookie_secure: bool = False
 
+    # Carrier tracking (R40): the secret of Ombuds' own tracking webhook (Standard Webhooks,
+    # "whsec_…"), and AfterShip's webhook secret. Empty: that endpoint answers 404.
+    tracking_webhook_secret: str = ""
+    aftership_webhook_secret: str = ""
+
     def load_policy(self) -> Policy:
         if self.policy_file is None:
             return DEFAULT_POLICY

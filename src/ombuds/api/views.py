@@ -28,7 +28,8 @@ def order_view(o: Order, now: datetime, disputed_lines: dict[int, int] | None = 
         "currency": o.currency, "payment_method": o.payment_method, "external_ref": o.external_ref,
         "total": o.total, "created_at": _iso(o.created_at),
         "shipment": {"carrier": o.carrier, "tracking_number": o.tracking_number,
-                     "shipped_at": _iso(o.shipped_at), "delivered_at": _iso(o.delivered_at)},
+                     "shipped_at": _iso(o.shipped_at), "delivered_at": _iso(o.delivered_at),
+                     "returned_to_sender_at": _iso(o.returned_to_sender_at)},  # R40
         "protection": {  # R2: the countdown every order shows
             "ends_at": _iso(o.protection_ends_at),
             "seconds_left": _left(o.protection_ends_at, now) if o.state.value == "shipped" else None,

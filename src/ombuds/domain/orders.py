@@ -56,6 +56,7 @@ class Order:
     tracking_number: str | None = None
     shipped_at: datetime | None = None
     delivered_at: datetime | None = None
+    returned_to_sender_at: datetime | None = None  # R40: the carrier sent the parcel back
     completed_at: datetime | None = None
     closed_at: datetime | None = None
     cancelled_at: datetime | None = None
@@ -113,6 +114,13 @@ class Order:
         if self.delivered_at is None:
             self.delivered_at = now
             self._emit("delivered")
+
+    def record_returned_to_sender(self, *, now: datetime) -> None:
+        """R40: the carrier sent the parcel back; the buyer will not get it (lifts R26's wait)."""
+        self._require(OrderState.shipped, OrderState.completed, doing="record a return to sender")
+        if self.returned_to_sender_at is None:
+            self.returned_to_sender_at = now
+            self._emit("returned_to_sender")
 
     def extend_protection(self, *, days: int, now: datetime, policy: Policy) -> None:
         """R3: the seller extends the buyer's protection, up to the policy's total."""
@@ -178,7 +186,8 @@ class Order:
                 next_step="complaint")
         if not_received:
             earliest = self.shipped_at + policy.days("not_received_wait_days")
-            if now < earliest and self.delivered_at is None:
+            fate_known = self.delivered_at is not None or self.returned_to_sender_at is not None  # R40
+            if now < earliest and not fate_known:
                 raise DomainError(
                     "delivery_time_not_over",
                     "The parcel is still within its promised delivery time. A 'not received' "

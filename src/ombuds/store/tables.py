@@ -45,6 +45,7 @@ orders = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("shipped_at", UtcDateTime),
     Column("delivered_at", UtcDateTime),
+    Column("returned_to_sender_at", UtcDateTime),  # R40: the carrier sent it back; added by 0013
     Column("completed_at", UtcDateTime),
     Column("closed_at", UtcDateTime),
     Column("cancelled_at", UtcDateTime),

@@ -20,7 +20,7 @@ from ombuds.api.uploads import BodyTooLarge, bounded
 from ombuds.domain.errors import DomainError
 from ombuds.domain.time_zones import main_zone
 from ombuds.services.context import Caller, Ombuds
-from ombuds.web import drafts, labels, words
+from ombuds.web import drafts, labels, words, words_tracking
 from ombuds.services.accounts import WebUser, get_user
 from ombuds.web.i18n import N_, LANGUAGE_NAMES, Formatter, formatter, from_accept_language, pick_language
 from ombuds.web.sessions import CSRF_FIELD, CSRF_HEADER, Session
@@ -33,7 +33,7 @@ FILE_OVERHEAD = 64 * 1024  # multipart boundaries and fields around a file
 env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                   extensions=["jinja2.ext.i18n"], trim_blocks=True,
                   lstrip_blocks=True, auto_reload=False)
-env.globals.update(main_zone=main_zone, words=words, labels=labels, LANGUAGE_NAMES=LANGUAGE_NAMES, version=__version__, CSRF_FIELD=CSRF_FIELD)
+env.globals.update(main_zone=main_zone, words=words, words_tracking=words_tracking, labels=labels, LANGUAGE_NAMES=LANGUAGE_NAMES, version=__version__, CSRF_FIELD=CSRF_FIELD)
 
 
 def people_s_own(value) -> Markup:

@@ -14,7 +14,7 @@ from ombuds.domain import commands as c
 from ombuds.domain.disputes import Dispute, Resolution, ReturnCondition
 from ombuds.domain.errors import DomainError, NotFound
 from ombuds.domain.lifecycle import Action
-from ombuds.services import buyer_risk, conversations, disputes, evidence, queries, sellers
+from ombuds.services import buyer_risk, conversations, disputes, evidence, queries, sellers, tracking
 from ombuds.services.arbitration import queue as arbitration_queue
 from ombuds.web import reads, words
 from ombuds.web.dispute_parts import attach, check_language, evidence_limits
@@ -90,7 +90,8 @@ async def show_dispute(page: Page, d: Dispute, *, status: int = 200, drafts: dic
     context = dict(d=d, v=view, line=line, names=names, refunds=refunds, evidence=files,
                    deadline=deadline_box(page, view), said=statements(timeline),
                    allowed=set(view["allowed_actions"]), limits=evidence_limits(page),
-                   can_upload=view["state"] != "closed" and user.role != "arbitrator", drafts=drafts or {})
+                   can_upload=view["state"] != "closed" and user.role != "arbitrator", drafts=drafts or {},
+                   tracks=await tracking.tracks(page.app, order_id=d.order_id, dispute_id=d.id))
     if user.role == "arbitrator":
         notes = await conversations.notes_of(page.app, caller=page.caller, dispute_id=d.id)
         risk = await buyer_risk.buyer_risk(page.app, caller=page.caller, buyer_id=d.buyer_id)

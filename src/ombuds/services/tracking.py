@@ -1,0 +1,181 @@
+"""R40: carrier checkpoints for the order's shipment and a dispute's return.
+
+``record`` takes checkpoints that a verified webhook carried (see ``api/routes_tracking.py``),
+finds the parcel by its tracking number, applies what a checkpoint means — through the order
+and dispute use cases, never around them — and keeps the checkpoints:
+
+- the shipment ``delivered``: the order records its delivery (R26's wait is lifted; the order
+  does not complete, §3);
+- the shipment ``returned_to_sender``: recorded on the order; R26's wait is lifted too, since the
+  buyer will not get it;
+- a return ``delivered``: the dispute's ``return_delivered`` action, which starts the seller's
+  R18 timer to confirm the return.
+
+The effect comes first and the checkpoints after it, in their own transaction: both steps are
+idempotent (a delivery is recorded once; ``return_delivered`` is refused once the return is no
+longer in transit), so a crash between them is mended by the carrier's retry, and nothing is
+recorded for an event that could not be matched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+
+from ombuds.domain.errors import Conflict, DomainError, NotFound
+from ombuds.domain.events import Event
+from ombuds.domain.lifecycle import Action
+from ombuds.domain.tracking import Checkpoint, Parcel, ParcelStatus
+from ombuds.services import disputes, orders
+from ombuds.services.context import PLATFORM, Ombuds
+from ombuds.store import tables as t
+from ombuds.store.tables_tracking import parcel_checkpoints as pc
+
+
+@dataclass(frozen=True, slots=True)
+class FoundParcel:
+    parcel: Parcel
+    order_id: int
+    dispute_id: int | None
+
+    @property
+    def key(self) -> str:
+        return f"order:{self.order_id}" if self.parcel is Parcel.shipment else f"return:{self.dispute_id}"
+
+
+async def find_parcel(app: Ombuds, tracking_number: str, order_id: int | None = None) -> FoundParcel:
+    """The one parcel with this tracking number (narrowed by ``order_id`` when given)."""
+    async with app.engine.connect() as conn:
+        shipments = (await conn.execute(select(t.orders.c.id).where(
+            t.orders.c.tracking_number == tracking_number,
+            *([t.orders.c.id == order_id] if order_id else [])))).scalars().all()
+        returns = (await conn.execute(select(t.disputes.c.order_id, t.disputes.c.id).where(
+            t.disputes.c.return_tracking == tracking_number,
+            *([t.disputes.c.order_id == order_id] if order_id else [])))).all()
+    found = ([FoundParcel(Parcel.shipment, i, None) for i in shipments]
+             + [FoundParcel(Parcel.ret, o, d) for o, d in returns])
+    if not found:
+        raise NotFound("parcel", "tracking_number")
+    if len(found) > 1:
+        raise Conflict("parcel_ambiguous",
+                       f"{len(found)} parcels have the tracking number {tracking_number}; "
+                       "send the order_id to say which.", "tracking_number")
+    return found[0]
+
+
+async def already_received(app: Ombuds, event_id: str) -> bool:
+    async with app.engine.connect() as conn:
+        return (await conn.execute(select(pc.c.id).where(pc.c.event_id == event_id).limit(1))).first() is not None
+
+
+async def record(app: Ombuds, *, event_id: str, source: str, checkpoints: list[Checkpoint],
+                 order_id: int | None = None) -> dict:
+    """Apply and keep a webhook's checkpoints (all for one parcel). Refuses a replayed event
+    (409 ``event_already_received``) and an unknown parcel (404) before changing anything."""
+    if not checkpoints:
+        raise DomainError("no_checkpoints", "The event carries no checkpoint Ombuds can use.", "checkpoints")
+    numbers = {c.tracking_number for c in checkpoints}
+    if len(numbers) != 1:
+        raise DomainError("several_parcels", "One event is about one parcel.", "tracking_number")
+    if await already_received(app, event_id):
+        raise Conflict("event_already_received",
+                       f"Event {event_id} was received before; nothing was changed.", "webhook-id")
+    parcel = await find_parcel(app, numbers.pop(), order_id)
+    for checkpoint in sorted(checkpoints, key=lambda c: c.occurred_at):
+        await _apply(app, parcel, checkpoint)
+    kept = await _keep(app, parcel, checkpoints, event_id=event_id, source=source)
+    return {"parcel": parcel.parcel.value, "order_id": parcel.order_id, "dispute_id": parcel.dispute_id,
+            "recorded": kept, "received": len(checkpoints)}
+
+
+async def _apply(app: Ombuds, parcel: FoundParcel, checkpoint: Checkpoint) -> None:
+    try:
+        if parcel.parcel is Parcel.shipment and checkpoint.status is ParcelStatus.delivered:
+            await orders.record_delivery(app, caller=PLATFORM, order_id=parcel.order_id)
+        elif parcel.parcel is Parcel.shipment and checkpoint.status is ParcelStatus.returned_to_sender:
+            await _returned_to_sender(app, parcel.order_id)
+        elif parcel.parcel is Parcel.ret and checkpoint.status is ParcelStatus.delivered:
+            await disputes.act(app, caller=PLATFORM, dispute_id=parcel.dispute_id,
+                               action=Action.return_delivered)
+    except Conflict:
+        pass  # the order or dispute is past that point (closed, already confirmed): kept as a checkpoint
+
+
+async def _returned_to_sender(app: Ombuds, order_id: int) -> None:
+    async def attempt():
+        now = await app.now()
+        async with app.uow() as uow:
+            order = await orders.load_visible(uow.repo, order_id, PLATFORM)
+            async with orders.keeping_timers(uow, await orders.catch_up(uow.repo, order, now, app.policy)):
+                order.record_returned_to_sender(now=now)
+            await uow.repo.save_order(order, now)
+            await uow.commit()
+    await orders.retry_if_order_moved(attempt)
+
+
+async def _keep(app: Ombuds, parcel: FoundParcel, checkpoints: list[Checkpoint], *, event_id: str,
+                source: str) -> int:
+    now = await app.now()
+    kept = 0
+    async with app.uow() as uow:
+        seen = {(r.occurred_at, r.status) for r in (await uow.conn.execute(
+            select(pc.c.occurred_at, pc.c.status).where(pc.c.parcel_key == parcel.key))).all()}
+        rows = []
+        for c in checkpoints:
+            if (c.occurred_at, c.status.value) in seen:
+                continue  # a feed that resends the parcel's history adds nothing
+            seen.add((c.occurred_at, c.status.value))
+            rows.append({"parcel_key": parcel.key, "parcel": parcel.parcel.value, "order_id": parcel.order_id,
+                         "dispute_id": parcel.dispute_id, "tracking_number": c.tracking_number,
+                         "carrier": c.carrier, "status": c.status.value, "occurred_at": c.occurred_at,
+                         "location": c.location, "message": c.message, "source": source,
+                         "event_id": event_id, "received_at": now})
+        if rows:
+            try:
+                await uow.conn.execute(pc.insert(), rows)
+            except IntegrityError:  # the same event, delivered twice at once: the other one won
+                raise Conflict("event_already_received",
+                               f"Event {event_id} was received before; nothing was changed.",
+                               "webhook-id") from None
+            await uow.repo.add_events([Event("parcel.checkpoint", "order", parcel.order_id, {
+                "order_id": parcel.order_id, "dispute_id": parcel.dispute_id, "parcel": parcel.parcel.value,
+                "tracking_number": r["tracking_number"], "status": r["status"],
+                "occurred_at": r["occurred_at"].isoformat(), "location": r["location"]}) for r in rows],
+                parcel.order_id, now)
+            kept = len(rows)
+        await uow.commit()
+    return kept
+
+
+@dataclass(frozen=True, slots=True)
+class ParcelTrack:
+    """One parcel's checkpoints, oldest first, for the pages and the case file."""
+
+    parcel: str
+    tracking_number: str
+    carrier: str | None
+    checkpoints: list
+
+    @property
+    def latest(self):
+        return self.checkpoints[-1] if self.checkpoints else None
+
+
+async def tracks(app: Ombuds, *, order_id: int, dispute_id: int | None = None,
+                 all_returns: bool = False) -> list[ParcelTrack]:
+    """The order's shipment and (for a dispute, or every dispute) the return, with checkpoints."""
+    conditions = [pc.c.parcel == Parcel.shipment.value]
+    if dispute_id is not None:
+        conditions.append(pc.c.dispute_id == dispute_id)
+    elif all_returns:
+        conditions.append(pc.c.parcel == Parcel.ret.value)
+    async with app.engine.connect() as conn:
+        rows = (await conn.execute(select(pc).where(pc.c.order_id == order_id, or_(*conditions))
+                                   .order_by(pc.c.occurred_at, pc.c.id))).all()
+    found: dict[str, ParcelTrack] = {}
+    for r in rows:
+        track = found.setdefault(r.parcel_key, ParcelTrack(r.parcel, r.tracking_number, r.carrier, []))
+        track.checkpoints.append(r)
+    return sorted(found.values(), key=lambda tr: tr.parcel != Parcel.shipment.value)
