@@ -1,0 +1,48 @@
+"""R41: a dispute's whole case as one PDF, for the marketplace, staff and the parties."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from ombuds.api.auth import app_state, get_caller
+from ombuds.services import case_file
+from ombuds.services.context import Caller, Ombuds
+from ombuds.store.tables import users
+from ombuds.web.case_pdf import render
+from ombuds.web.i18n import from_accept_language, pick_language
+
+router = APIRouter(prefix="/api/v1", tags=["disputes"])
+PDF = {200: {"content": {"application/pdf": {}}, "description": "the case file"}}
+
+
+@router.get("/disputes/{dispute_id}/case-file", response_class=Response, responses=PDF)
+async def case_file_pdf(dispute_id: int, request: Request, caller: Annotated[Caller, Depends(get_caller)],
+                        app: Annotated[Ombuds, Depends(app_state)],
+                        lang: Annotated[Literal["en", "ru"] | None, Query(description="default: the reader's")] = None
+                        ) -> Response:
+    """The case as one PDF (R41): parties, order and lines, timeline, messages, proposals, both
+    sides' evidence (photo thumbnails, every file's SHA-256), carrier checkpoints, the verdict and
+    the refunds with their dates. Staff notes only for staff (the marketplace key, arbitrators)."""
+    case = await case_file.gather(app, getattr(request.app.state, "evidence_store", None),
+                                  caller=caller, dispute_id=dispute_id)
+    language = lang or await reader_language(app, caller, request.headers.get("accept-language"))
+    pdf = await asyncio.to_thread(render, case, language)
+    return pdf_response(pdf, f"dispute-{dispute_id}-case-file.pdf")
+
+
+async def reader_language(app: Ombuds, caller: Caller, accept_language: str | None) -> str:
+    mine = None
+    if caller.user_id is not None:
+        async with app.engine.connect() as conn:
+            mine = (await conn.execute(select(users.c.language).where(users.c.id == caller.user_id))).scalar()
+    return pick_language(mine, from_accept_language(accept_language))
+
+
+def pdf_response(pdf: bytes, name: str) -> Response:
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
