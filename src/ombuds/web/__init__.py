@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from ombuds.settings import Settings
 from ombuds.web import (
-    errors, form_files, routes_account, routes_case_file, routes_dispute_form, routes_disputes, routes_orders, routes_sign_in,
+    errors, form_files, routes_account, routes_case_file, routes_dashboard, routes_dispute_form, routes_disputes, routes_orders, routes_sign_in,
     routes_trust,
 )
 from ombuds.web.pages import WebExit
@@ -30,7 +30,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     The pages' own ``/`` is registered here, before the API's redirect to /docs, so it wins.
     """
     app.mount("/assets", StaticFiles(directory=STATIC), name="web-assets")
-    for module in (routes_account, routes_sign_in, routes_case_file, routes_orders, routes_dispute_form, form_files,
+    for module in (routes_account, routes_sign_in, routes_case_file, routes_dashboard, routes_orders, routes_dispute_form, form_files,
                    routes_disputes, routes_trust):
         app.include_router(module.router)
 
