@@ -25,10 +25,11 @@ def _svg(width: int, height: int, title: str, body: list[str]) -> Markup:
 
 
 def _text(x: float, y: float, text: str, *, size: int = 11, anchor: str = "start", colour: str = "#333",
-          rotate: bool = False) -> str:
+          rotate: bool = False, data: bool = False) -> str:
     turn = f' transform="rotate(-45 {x:.1f} {y:.1f})"' if rotate else ""
+    own = ' translate="no"' if data else ""  # people's own words (a seller's name): never translated
     return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" fill="{colour}"'
-            f' font-family="sans-serif"{turn}>{escape(text)}</text>')
+            f' font-family="sans-serif"{turn}{own}>{escape(text)}</text>')
 
 
 def columns(title: str, labels: list[str], series: list[Series], *, width: int = 720, height: int = 240) -> Markup:
@@ -61,9 +62,10 @@ def columns(title: str, labels: list[str], series: list[Series], *, width: int =
 
 
 def bars(title: str, rows: list[tuple[str, float, str]], *, unit: str = "", marks: list[tuple[float, str, str]] = (),
-         scale_max: float | None = None, width: int = 720) -> Markup:
+         scale_max: float | None = None, width: int = 720, data_labels: bool = False) -> Markup:
     """Horizontal bars, one per row (label, value, shown text), with optional reference lines
-    (value, label, colour) such as a target, a limit or a threshold."""
+    (value, label, colour) such as a target, a limit or a threshold. ``data_labels``: the row
+    labels are people's own words (names), marked so that nobody translates them."""
     label_w, right, top, row_h = 190, 70, 8 + (16 if marks else 0), 24
     height = top + row_h * max(len(rows), 1) + 10
     plot_w = width - label_w - right
@@ -76,9 +78,10 @@ def bars(title: str, rows: list[tuple[str, float, str]], *, unit: str = "", mark
         for mark, _, mark_colour in marks:
             if value >= mark:
                 colour = mark_colour
-        body.append(_text(label_w - 6, y + 15, label[:30], anchor="end"))
+        body.append(_text(label_w - 6, y + 15, label[:30], anchor="end", data=data_labels))
+        own = ' translate="no"' if data_labels else ""
         body.append(f'<rect x="{label_w}" y="{y + 4}" width="{max(w, 1):.1f}" height="{row_h - 8}" fill="{colour}">'
-                    f'<title>{escape(f"{label}: {shown}")}</title></rect>')
+                    f'<title{own}>{escape(f"{label}: {shown}")}</title></rect>')
         body.append(_text(label_w + max(w, 1) + 4, y + 15, f"{shown}{unit}", size=10))
     if not rows:
         body.append(_text(label_w, top + 15, "—"))
@@ -86,7 +89,7 @@ def bars(title: str, rows: list[tuple[str, float, str]], *, unit: str = "", mark
         x = label_w + plot_w * min(mark / peak, 1.0)
         body.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{height - 6}" stroke="{colour}" '
                     f'stroke-dasharray="4 3"/>')
-        body.append(_text(x, top - 8, label, size=10, anchor="middle", colour=colour))
+        body.append(_text(x, top - 8, label, size=10, anchor="middle"))
     return _svg(width, height, title, body)
 
 

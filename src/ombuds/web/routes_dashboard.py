@@ -57,7 +57,7 @@ async def dashboard_page(page: PageDep, days: int = 30):
         "sellers": charts.bars(_("Sellers nearest the flag threshold (orders lost)"), [
             (x["name"] or f"#{x['seller_id']}", x["lost_ratio"] * 100,
              f"{round(x['lost_ratio'] * 100, 1)}% ({x['lost_orders']}/{x['orders']})") for x in s["nearest"]],
-            marks=[(s["threshold"] * 100, _("flag"), "#b54a4a")]),
+            marks=[(s["threshold"] * 100, _("flag"), "#b54a4a")], data_labels=True),
     }
     titles = {key: svg.split("<title>", 1)[1].split("</title>", 1)[0] for key, svg in pictures.items()}
     return page.render("dashboard.html", n=n, pictures=pictures, titles=titles, windows=WINDOWS)
