@@ -45,8 +45,11 @@ async def seed(settings: Settings) -> list[dict]:
         await app.clock.set(start)
         people = []
         for name, email, role, country, language in PEOPLE:
+            # R39: sellers have a (demo) Stripe connected account for their payouts
+            account = f"acct_1Demo{email.split('@')[0].title()}" if role == "seller" else None
             user, token = await create_user(app, name=name, email=email, role=role, country=country,
-                                            language=language, token=f"demo-{email.split('@')[0]}")
+                                            language=language, token=f"demo-{email.split('@')[0]}",
+                                            payout_account=account)
             people.append({**user, "token": token})
         await _story(app, {p["email"].split("@")[0]: p["id"] for p in people})
         await set_demo_passwords(app)  # every demo user signs in to the pages with "demo"
@@ -59,10 +62,13 @@ async def _story(app, ids: dict[str, int]) -> None:
     anna, ben, star, bits = (Caller("buyer", ids["anna"]), Caller("buyer", ids["ben"]),
                              Caller("seller", ids["star"]), Caller("seller", ids["bits"]))
 
+    paid = iter(range(1, 100))
+
     async def order(buyer, seller, lines, method="visa", currency="USD"):
+        # R39: each order names its (demo) PaymentIntent, as the marketplace's checkout would
         return await orders.create_order(app, caller=PLATFORM, buyer_id=buyer.user_id,
                                          seller_id=seller.user_id, currency=currency,
-                                         payment_method=method,
+                                         payment_method=method, payment_ref=f"pi_3Demo{next(paid):04d}",
                                          lines=[NewLine(t, p, q) for t, p, q in lines])
 
     async def ship(o, seller, tracking):

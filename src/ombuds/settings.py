@@ -72,6 +72,13 @@ class Settings(BaseSettings):
     tracking_webhook_secret: str = ""
     aftership_webhook_secret: str = ""
 
+    # Payment provider (R39): the built-in simulator, or Stripe Connect. stripe_api_base points
+    # the library at a Stripe-compatible server (tests); empty means Stripe itself.
+    payment_provider: Literal["simulator", "stripe"] = "simulator"
+    stripe_api_key: str = ""
+    stripe_webhook_secret: str = ""
+    stripe_api_base: str | None = None
+
     def load_policy(self) -> Policy:
         if self.policy_file is None:
             return DEFAULT_POLICY

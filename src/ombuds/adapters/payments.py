@@ -28,6 +28,7 @@ class RefundRequest:
     expected_earliest: date
     expected_latest: date
     country: str
+    payment_ref: str | None = None  # R39: the order's charge or PaymentIntent at a real provider
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from ombuds.adapters.payments import SimulatedProvider
 from ombuds import web, worker
 from ombuds.api import (
     errors, routes_disputes, routes_evidence, routes_money, routes_notifications, routes_orders,
-    routes_case_file, routes_dashboard, routes_sign_in, routes_system, routes_tracking, routes_trust,
+    routes_case_file, routes_dashboard, routes_sign_in, routes_stripe, routes_system, routes_tracking, routes_trust,
 )
 from ombuds.api.idempotency import IdempotencyMiddleware
 from ombuds.api.responses import FastJSONResponse as ORJSONResponse
@@ -31,7 +31,15 @@ def build_ombuds(settings: Settings) -> Ombuds:
     engine = make_engine(settings.database_url, pool_size=settings.pool_size)
     clock = ManualClock(engine, settings.clock_start) if settings.clock == "manual" else WallClock()
     return Ombuds(engine=engine, clock=clock, policy=settings.load_policy(),
-                  payments=SimulatedProvider())
+                  payments=payment_provider(settings))
+
+
+def payment_provider(settings: Settings):
+    """R39: the simulator (default) or Stripe Connect, by setting."""
+    if settings.payment_provider == "stripe":
+        from ombuds.adapters.stripe_payments import StripeProvider
+        return StripeProvider(settings.stripe_api_key, api_base=settings.stripe_api_base)
+    return SimulatedProvider()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -55,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     for routes in (routes_orders, routes_disputes, routes_money, routes_system,
                    routes_notifications, routes_trust, routes_sign_in,
-                   routes_tracking, routes_case_file, routes_dashboard):  # notifications: webhooks API, /mailbox
+                   routes_tracking, routes_case_file, routes_dashboard, routes_stripe):  # notifications: webhooks API, /mailbox
         app.include_router(routes.router)
     routes_evidence.install(app, settings)
     web.install(app, settings)  # the pages, /assets, sessions, and its own "/"

@@ -60,7 +60,7 @@ async def _view(app: Ombuds, order) -> dict:
 async def create_order(body: schemas.NewOrder, caller: CallerDep, app: AppDep) -> dict:
     order = await orders.create_order(
         app, caller=caller, buyer_id=body.buyer_id, seller_id=body.seller_id, currency=body.currency,
-        payment_method=body.payment_method, external_ref=body.external_ref,
+        payment_method=body.payment_method, external_ref=body.external_ref, payment_ref=body.payment_ref,
         lines=[orders.NewLine(l.title, l.unit_price, l.quantity) for l in body.lines])
     return order_view(order, await app.now(), {})
 

@@ -19,6 +19,10 @@ class NewUser(Body):
     language: str = Field("en", description="en or ru")
     time_zone: str | None = Field(None, max_length=64,
                                   description="R33: IANA name, e.g. Europe/Moscow; default: the country's main zone")
+    payout_account: str | None = Field(None, min_length=6, max_length=255, pattern=r"^acct_[A-Za-z0-9]+$",
+                                       description="R39: a seller's Stripe connected account; payouts are "
+                                                   "transferred to it")
+
 
 
 class TimeZoneBody(Body):
@@ -43,6 +47,9 @@ class NewOrder(Body):
     payment_method: str
     lines: list[NewLine] = Field(min_length=1, max_length=500)
     external_ref: str | None = Field(None, max_length=200)
+    payment_ref: str | None = Field(None, min_length=4, max_length=255, pattern=r"^[A-Za-z0-9_]+$",
+                                    description="R39: the payment at the provider (Stripe: ch_… or pi_…); "
+                                                "refunds go back on it")
 
 
 class Shipment(Body):

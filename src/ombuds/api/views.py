@@ -26,6 +26,7 @@ def order_view(o: Order, now: datetime, disputed_lines: dict[int, int] | None = 
     return {
         "id": o.id, "state": o.state.value, "buyer_id": o.buyer_id, "seller_id": o.seller_id,
         "currency": o.currency, "payment_method": o.payment_method, "external_ref": o.external_ref,
+        "payment_ref": o.payment_ref,
         "total": o.total, "created_at": _iso(o.created_at),
         "shipment": {"carrier": o.carrier, "tracking_number": o.tracking_number,
                      "shipped_at": _iso(o.shipped_at), "delivered_at": _iso(o.delivered_at),

@@ -52,6 +52,7 @@ class Order:
     lines: list[OrderLine]
     state: OrderState = OrderState.paid
     external_ref: str | None = None
+    payment_ref: str | None = None  # R39: the charge or PaymentIntent at the payment provider
     carrier: str | None = None
     tracking_number: str | None = None
     shipped_at: datetime | None = None

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from ombuds.domain.disputes import Dispute
 from ombuds.domain.orders import Order, OrderState
 
 
-def payouts_due(order: Order, disputes: list[Dispute], paid_out: set[int]) -> dict[int, int]:
+def payouts_due(order: Order, disputes: list[Dispute], paid_out: set[int],
+                held: Collection[int] = ()) -> dict[int, int]:
     """Line id → amount now payable to the seller.
 
     Nothing is paid before the order completes. A line under an open dispute waits for
-    the dispute to close; then the seller gets what was not refunded.
+    the dispute to close; then the seller gets what was not refunded. A line in ``held`` (an
+    open card chargeback covers it, R39) waits for the chargeback to close.
     """
     if order.state not in (OrderState.completed, OrderState.closed):
         return {}
     by_line = {d.line_id: d for d in disputes}
     due: dict[int, int] = {}
     for line in order.lines:
-        if line.id in paid_out:
+        if line.id in paid_out or line.id in held:
             continue
         dispute = by_line.get(line.id)
         if dispute is not None and dispute.is_open:

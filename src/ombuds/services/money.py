@@ -20,6 +20,7 @@ from ombuds.domain.events import Event
 from ombuds.domain.orders import Order
 from ombuds.domain.payouts import payouts_due
 from ombuds.domain.policy import Policy
+from ombuds.services import chargebacks
 from ombuds.store import tables as t
 from ombuds.store.repository import Repository
 
@@ -40,7 +41,8 @@ async def pay_out(repo: Repository, order: Order, now: datetime, policy: Policy)
     A line released by its dispute is paid when the dispute closed, never earlier, even when
     one sweep applies the order's and the dispute's deadlines together."""
     disputes = await repo.disputes_of_order(order.id)
-    due = payouts_due(order, disputes, await repo.paid_out_lines(order.id))
+    held = await chargebacks.held_lines(repo.conn, order)  # R39: an open chargeback holds its lines
+    due = payouts_due(order, disputes, await repo.paid_out_lines(order.id), held)
     if not due:
         return {}
     closed_at = {d.line_id: d.closed_at for d in disputes if d.closed_at is not None}
@@ -137,8 +139,8 @@ async def submit_due_refunds(repo: Repository, provider: PaymentProvider, policy
 
     A refund is sent at the moment it fell due (a timely worker); one sent later than the day
     it was issued — a retry — gets its R20 window counted again from that day."""
-    q = (select(t.refunds, t.users.c.country, t.users.c.time_zone)
-         .join(t.users, t.users.c.id == t.refunds.c.buyer_id)
+    q = (select(t.refunds, t.users.c.country, t.users.c.time_zone, t.orders.c.payment_ref)
+         .join(t.users, t.users.c.id == t.refunds.c.buyer_id).join(t.orders, t.orders.c.id == t.refunds.c.order_id)
          .where(t.refunds.c.next_attempt_at <= now).order_by(t.refunds.c.next_attempt_at).limit(limit))
     if repo.locks_rows:
         q = q.with_for_update(of=t.refunds, skip_locked=True)
@@ -150,7 +152,7 @@ async def submit_due_refunds(repo: Repository, provider: PaymentProvider, policy
             window = policy.refund_windows[r.payment_method]
             earliest, latest = refund_window(sent_on, window.earliest, window.latest, r.country)
         request = RefundRequest(r.idempotency_key, r.amount, r.currency, r.payment_method, sent_at,
-                                earliest, latest, r.country)
+                                earliest, latest, r.country, r.payment_ref)
         try:
             sent = await provider.create_refund(request)
         except ProviderError as exc:

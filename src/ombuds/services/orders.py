@@ -25,7 +25,8 @@ class NewLine:
 
 
 async def create_order(app: Ombuds, *, caller: Caller, buyer_id: int, seller_id: int, currency: str,
-                       payment_method: str, lines: list[NewLine], external_ref: str | None = None) -> Order:
+                       payment_method: str, lines: list[NewLine], external_ref: str | None = None,
+                       payment_ref: str | None = None) -> Order:
     """The marketplace records a paid order; its money is held in escrow from now (R1)."""
     if not caller.is_platform:
         raise Forbidden("marketplace_only", "Only the marketplace records paid orders.")
@@ -35,6 +36,9 @@ async def create_order(app: Ombuds, *, caller: Caller, buyer_id: int, seller_id:
         raise DomainError("unknown_payment_method",
                           f"Payment method must be one of: {', '.join(app.policy.refund_windows)}.",
                           "payment_method")
+    if getattr(app.payments, "requires_payment_ref", False) and not payment_ref:  # R39
+        raise DomainError("payment_ref_required", "Give the order's charge or PaymentIntent id "
+                          "(payment_ref, ch_… or pi_…): its refunds go back on it.", "payment_ref")
     if not lines:
         raise DomainError("no_lines", "An order needs at least one line.", "lines")
     for i, line in enumerate(lines):
@@ -47,6 +51,7 @@ async def create_order(app: Ombuds, *, caller: Caller, buyer_id: int, seller_id:
         await _check_party(uow.repo, seller_id, "seller", "seller_id")
         order = Order(id=None, buyer_id=buyer_id, seller_id=seller_id, currency=currency,
                       payment_method=payment_method, created_at=now, external_ref=external_ref,
+                      payment_ref=payment_ref,
                       lines=[OrderLine(None, i + 1, l.title, l.unit_price, l.quantity)
                              for i, l in enumerate(lines)])
         order._emit("paid", total=order.total, currency=currency)

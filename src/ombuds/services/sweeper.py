@@ -12,7 +12,7 @@ from datetime import datetime
 
 from ombuds.domain import engine
 from ombuds.services.context import Ombuds
-from ombuds.services import closing, money
+from ombuds.services import closing, money, payout_transfers
 from ombuds.services.orders import catch_up
 from ombuds.services.trust_sweep import sweep_complaints
 
@@ -27,7 +27,9 @@ async def sweep(app: Ombuds, *, until: datetime | None = None, batch: int = BATC
         n = await sweep_batch(app, until=until, batch=batch)
         fired += n
         if n == 0:
-            return fired
+            break
+    # R39: payouts sent on to sellers' connected accounts, outside any transaction (Stripe only)
+    return fired + await payout_transfers.sweep(app, until)
 
 
 async def sweep_batch(app: Ombuds, *, until: datetime, batch: int = BATCH) -> int:

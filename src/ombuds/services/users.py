@@ -37,7 +37,8 @@ def check_time_zone(time_zone: str | None) -> str | None:
 
 async def create_user(app: Ombuds, *, name: str, email: str, role: str, country: str,
                       language: str = "en", token: str | None = None,
-                      time_zone: str | None = None) -> tuple[dict, str]:
+                      time_zone: str | None = None,
+                      payout_account: str | None = None) -> tuple[dict, str]:
     """Register a buyer, seller or arbitrator; returns the user and its API token (shown once).
     Without a ``time_zone`` the user lives in their country's main zone (R33)."""
     if role not in ROLES:
@@ -48,12 +49,16 @@ async def create_user(app: Ombuds, *, name: str, email: str, role: str, country:
     if len(country) != 2 or not country.isalpha():
         raise DomainError("invalid_country", "Give the country as two letters (ISO 3166), e.g. RU.",
                           "country")
+    if payout_account is not None and role != "seller":
+        raise DomainError("payout_account_for_sellers", "Only a seller has a payout account (R39).",
+                          "payout_account")
     chosen = check_time_zone(time_zone)
     token = token or new_token()
     now = await app.now()
     row = {"name": name.strip(), "email": email.strip().lower(), "role": role,
            "country": country.upper(), "language": language, "token_hash": token_hash(token),
-           "created_at": now, "time_zone": chosen}
+           "created_at": now, "time_zone": chosen,
+           **({"payout_account": payout_account} if payout_account else {})}
     async with app.uow() as uow:
         try:
             row["id"] = (await uow.conn.execute(insert(users).values(**row).returning(users.c.id))).scalar_one()

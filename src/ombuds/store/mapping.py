@@ -10,7 +10,7 @@ from ombuds.domain.disputes import (
 )
 from ombuds.domain.orders import Order, OrderLine, OrderState
 
-ORDER_FIELDS = ("buyer_id", "seller_id", "currency", "payment_method", "external_ref", "carrier",
+ORDER_FIELDS = ("buyer_id", "seller_id", "currency", "payment_method", "external_ref", "payment_ref", "carrier",
                 "tracking_number", "created_at", "shipped_at", "delivered_at", "returned_to_sender_at", "completed_at",
                 "closed_at", "cancelled_at", "protection_ends_at", "protection_extension_days",
                 "dispute_window_ends_at", "replacement_for_line_id")

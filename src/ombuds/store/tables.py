@@ -29,6 +29,7 @@ users = Table(
     Column("password_hash", String(200)),  # argon2, for the web pages; added by migration 0006
     # R33: an IANA zone name; NULL means the main zone of ``country``. Added by migration 0010.
     Column("time_zone", String(64)),
+    Column("payout_account", String(255)),  # R39: a seller's connected account (acct_…); added by 0014
 )
 
 orders = Table(
@@ -39,6 +40,7 @@ orders = Table(
     Column("currency", String(3), nullable=False),
     Column("payment_method", String(40), nullable=False),
     Column("external_ref", String(200)),
+    Column("payment_ref", String(255)),  # R39: the charge or PaymentIntent at the provider; added by 0014
     Column("state", String(20), nullable=False),
     Column("carrier", String(100)),
     Column("tracking_number", String(100)),

@@ -14,7 +14,7 @@ from ombuds.domain import commands as c
 from ombuds.domain.disputes import Dispute, Resolution, ReturnCondition
 from ombuds.domain.errors import DomainError, NotFound
 from ombuds.domain.lifecycle import Action
-from ombuds.services import buyer_risk, conversations, disputes, evidence, queries, sellers, tracking
+from ombuds.services import buyer_risk, chargebacks, conversations, disputes, evidence, queries, sellers, tracking
 from ombuds.services.arbitration import queue as arbitration_queue
 from ombuds.web import reads, words
 from ombuds.web.dispute_parts import attach, check_language, evidence_limits
@@ -103,6 +103,7 @@ async def show_dispute(page: Page, d: Dispute, *, status: int = 200, drafts: dic
                        limit=(d.escalated_at + page.app.policy.days("arbitration_limit_days")
                               if d.escalated_at else None))
         context["messages"] = await order_chat(page, d)
+        context["chargebacks"] = await chargebacks.of_order(page.app, caller=page.caller, order_id=d.order_id)
         return page.render("case.html", status=status, **context)
     return page.render("dispute.html", status=status, **context)
 

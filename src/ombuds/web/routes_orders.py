@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from ombuds.api.views import order_view
 from ombuds.domain.errors import DomainError, NotFound
 from ombuds.domain.orders import Order, OrderState
-from ombuds.services import conversations, orders, queries, sellers, tracking
+from ombuds.services import chargebacks, conversations, orders, queries, sellers, tracking
 from ombuds.web import reads
 from ombuds.web.pages import Page, PageDep, WebExit, csrf_protect
 
@@ -119,7 +119,9 @@ async def order_page(order_id: int, page: PageDep):
                        complain=any(l["chance"].get("complain") for l in lines),
                        is_buyer=user.id == o.buyer_id, is_seller=user.id == o.seller_id,
                        message_error=None, rating=rating, typed=await _restored(page, o),
-                       tracks=await tracking.tracks(page.app, order_id=o.id))
+                       tracks=await tracking.tracks(page.app, order_id=o.id),
+                       chargebacks=(await chargebacks.of_order(page.app, caller=page.caller, order_id=o.id)
+                                    if page.caller.is_staff else []))
 
 
 async def _restored(page: Page, o: Order) -> dict:

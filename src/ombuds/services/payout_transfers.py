@@ -1,0 +1,118 @@
+"""R39: a payout (R1) sent on as a transfer to the seller's connected account.
+
+A payout is the ledger's: escrow → the seller's account, written with the change that released
+it. With Stripe Connect as the provider, each payout to a seller with a connected account is
+then transferred there: a ``payout_transfers`` row per line (idempotency key
+``payout-line-<id>``, so a retry after a crash is the same transfer at Stripe), claimed with a
+lease in a short transaction, sent *outside* any transaction, and its answer recorded in another.
+Failures back off (2, 4, 8… minutes); after the 6th the transfer waits for the operator, who is
+told (``payout.transfer_failed``). A transfer Stripe later reverses is posted by the webhook.
+
+The simulator has no transfers: with it, payouts stay in the ledger, as before.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import select, update
+
+from ombuds.adapters.clock import wall_now
+from ombuds.adapters.payments import ProviderError
+from ombuds.adapters.stripe_payments import TransferRequest
+from ombuds.domain.events import Event
+from ombuds.services.context import Ombuds
+from ombuds.store import tables as t
+from ombuds.store.tables_stripe import payout_transfers as pt
+
+log = structlog.get_logger("ombuds.transfers")
+MAX_ATTEMPTS = 6
+LEASE = timedelta(minutes=2)
+BATCH = 50
+
+
+async def sweep(app: Ombuds, now: datetime) -> int:
+    """Plan transfers for new payouts, then send every due one; returns how many were sent."""
+    if not hasattr(app.payments, "create_transfer"):
+        return 0
+    await plan(app, now)
+    sent = 0
+    while rows := await _claim(app, now):
+        for row in rows:
+            sent += await _send(app, row, now)
+    return sent
+
+
+async def plan(app: Ombuds, now: datetime) -> int:
+    """A transfer row for every payout to a seller with a connected account that has none yet;
+    the amount is what the seller got, after the platform's commission."""
+    p, u = t.payouts, t.users
+    async with app.uow() as uow:
+        rows = (await uow.conn.execute(
+            select(p.c.line_id, p.c.order_id, p.c.seller_id, p.c.currency, u.c.payout_account)
+            .join(u, u.c.id == p.c.seller_id).outerjoin(pt, pt.c.line_id == p.c.line_id)
+            .where(pt.c.id.is_(None), u.c.payout_account.is_not(None)).limit(500))).all()
+        for r in rows:
+            paid, commission = await uow.repo.payout_of_line(r.line_id)
+            amount = paid - commission
+            if amount <= 0:
+                continue
+            await uow.conn.execute(pt.insert().values(
+                line_id=r.line_id, order_id=r.order_id, seller_id=r.seller_id, destination=r.payout_account,
+                amount=amount, currency=r.currency, idempotency_key=f"payout-line-{r.line_id}", created_at=now,
+                next_attempt_at=now))
+        await uow.commit()
+    return len(rows)
+
+
+async def _claim(app: Ombuds, now: datetime) -> list:
+    wall = wall_now()
+    async with app.uow() as uow:
+        q = (select(pt, t.orders.c.payment_ref).join(t.orders, t.orders.c.id == pt.c.order_id)
+             .where(pt.c.next_attempt_at <= now,
+                    (pt.c.claimed_until.is_(None)) | (pt.c.claimed_until < wall))
+             .order_by(pt.c.next_attempt_at, pt.c.id).limit(BATCH))
+        if uow.is_postgres:
+            q = q.with_for_update(of=pt, skip_locked=True)
+        rows = (await uow.conn.execute(q)).all()
+        if rows:
+            await uow.conn.execute(update(pt).where(pt.c.id.in_([r.id for r in rows]))
+                                   .values(claimed_until=wall + LEASE))
+            await uow.commit()
+    return rows
+
+
+async def _send(app: Ombuds, row, now: datetime) -> int:
+    request = TransferRequest(row.idempotency_key, row.amount, row.currency, row.destination, row.payment_ref,
+                              row.order_id, row.line_id)
+    try:
+        reference = await app.payments.create_transfer(request)  # no transaction is open here
+    except ProviderError as exc:
+        await _back_off(app, row, str(exc), now)
+        return 0
+    async with app.uow() as uow:
+        await uow.conn.execute(update(pt).where(pt.c.id == row.id).values(
+            provider_ref=reference, sent_at=now, next_attempt_at=None, claimed_until=None,
+            attempts=row.attempts + 1, last_error=None))
+        await uow.repo.add_events([Event("payout.transferred", "order", row.order_id, {
+            "order_id": row.order_id, "seller_id": row.seller_id, "line_id": row.line_id, "transfer": reference,
+            "amount": row.amount, "currency": row.currency, "destination": row.destination})], row.order_id, now)
+        await uow.commit()
+    return 1
+
+
+async def _back_off(app: Ombuds, row, error: str, now: datetime) -> None:
+    attempts = row.attempts + 1
+    give_up = attempts >= MAX_ATTEMPTS
+    async with app.uow() as uow:
+        await uow.conn.execute(update(pt).where(pt.c.id == row.id).values(
+            attempts=attempts, last_error=error[:500], claimed_until=None,
+            next_attempt_at=None if give_up else now + timedelta(minutes=2 ** attempts)))
+        if give_up:  # never silently lost: the operator is told, and can retry
+            await uow.repo.add_events([Event("payout.transfer_failed", "order", row.order_id, {
+                "order_id": row.order_id, "seller_id": row.seller_id, "line_id": row.line_id,
+                "amount": row.amount, "currency": row.currency, "attempts": attempts, "error": error[:500]})],
+                row.order_id, now)
+        await uow.commit()
+    log.warning("transfer_failed", line=row.line_id, attempts=attempts, error=error)
