@@ -314,3 +314,13 @@ def test_R39_staff_see_the_chargeback_beside_the_ombuds_dispute_on_the_order(mar
         client.post("/signin/demo", data={"csrf_token": token, "user_id": person.id}, follow_redirects=False)
         page = client.get(path).text
         assert ("Card chargebacks" in page and "dp_1Beside" in page) is shown, path
+
+
+def test_R39_an_event_with_an_impossible_amount_is_422_and_changes_nothing(market):
+    buyer, seller = market.buyer(), market.seller()
+    stripe_order(market, buyer, seller, "ch_3Bounds")
+    for amount in ("lots", 10**19, -5):
+        r = post_event(market, "charge.dispute.created", {**dispute_object("ch_3Bounds", 1), "amount": amount},
+                       expect=422)
+        assert r["field"] == "data.object.amount"
+    assert events_kept(market) == 0

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ombuds.domain import ledger
 from ombuds.domain.chargebacks import chargeback_lost, lines_covered, transfer_reversed
-from ombuds.domain.errors import Conflict, NotFound
+from ombuds.domain.errors import Conflict, DomainError, NotFound
 from ombuds.domain.events import Event
 from ombuds.services import money, queries
 from ombuds.services.context import Ombuds
@@ -37,6 +37,7 @@ REFUND_EVENTS = ("refund.created", "refund.updated", "refund.failed", "charge.re
 TRANSFER_EVENTS = ("transfer.reversed", "transfer.updated")
 DISPUTE_OPENED = ("charge.dispute.created", "charge.dispute.updated")
 DISPUTE_CLOSED = ("charge.dispute.closed",)
+MAX_AMOUNT = 10**12
 
 
 async def apply(app: Ombuds, event: dict) -> dict:
@@ -110,7 +111,10 @@ async def _transfer(uow, obj: dict, now: datetime) -> str:
     row = (await uow.conn.execute(select(pt).where(pt.c.provider_ref == obj["id"]))).first()
     if row is None:
         raise NotFound("transfer", "data.object.id")
-    reversed_now = int(obj.get("amount_reversed") or 0)
+    reversed_now = obj.get("amount_reversed") or 0
+    if not isinstance(reversed_now, int) or reversed_now < 0:
+        raise DomainError("invalid_request", "amount_reversed is a whole number of minor units.",
+                          "data.object.amount_reversed")
     delta = min(reversed_now, row.amount) - row.reversed_amount
     if delta <= 0:
         return "unchanged"
@@ -142,7 +146,10 @@ async def _chargeback_opened(uow, obj: dict, now: datetime) -> str:
         await uow.conn.execute(update(cb).where(cb.c.id == existing.id).values(status=obj.get("status") or existing.status))
         return "updated"
     order = await _order_of_charge(uow, obj)
-    amount = int(obj.get("amount") or order.total)
+    amount = obj.get("amount", order.total)
+    if not isinstance(amount, int) or not 0 < amount <= MAX_AMOUNT:  # R42: bounds, never a 500
+        raise DomainError("invalid_request", f"A chargeback's amount is 1 to {MAX_AMOUNT} minor units.",
+                          "data.object.amount")
     covered = lines_covered(order, amount)
     await uow.conn.execute(insert(cb).values(
         provider_ref=obj["id"], order_id=order.id, charge_ref=obj.get("charge") or obj.get("payment_intent"),

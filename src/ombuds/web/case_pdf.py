@@ -134,7 +134,7 @@ def _order(case: CaseFile, f: Formatter) -> list:
                      f.money(line.total, o.currency)])
     rows.append([f.gettext("Total"), "", "", f.money(o.total, o.currency)])
     return [_p(f.gettext("What was ordered"), "h2"), _p(" · ".join(facts)), Spacer(1, 3),
-            _table(rows, [9.8, 2.7, 1.5, 3.8])]
+            _table(rows, [9.2, 2.7, 2.1, 3.8])]
 
 
 def _claim(case: CaseFile, f: Formatter) -> list:
