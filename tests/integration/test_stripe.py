@@ -324,3 +324,27 @@ def test_R39_an_event_with_an_impossible_amount_is_422_and_changes_nothing(marke
                        expect=422)
         assert r["field"] == "data.object.amount"
     assert events_kept(market) == 0
+
+
+def test_R39_a_transfer_that_keeps_failing_reaches_the_operator_who_retries_it_with_the_same_key(market, capture):
+    _, captured = capture
+    buyer, seller = market.buyer(), connected_seller(market, "acct_1Retry")
+    order = stripe_order(market, buyer, seller, "pi_3Retry")
+    captured.fail_next = 6
+    buyer.confirm_receipt(order["id"])
+    for wait in ("1m", "3m", "5m", "9m", "17m", "33m"):  # 2, 4, 8, 16, 32 minutes of backoff
+        market.advance(wait)
+    [transfer] = market.platform.get(f"/orders/{order['id']}/transfers")["items"]
+    assert (transfer["status"], transfer["attempts"]) == ("failed", 6)
+    assert seller.get(f"/orders/{order['id']}/transfers")["items"][0]["status"] == "failed"
+    assert buyer.get(f"/orders/{order['id']}/transfers", expect=403).json()["code"] == "not_your_payouts"
+    assert seller.post(f"/transfers/{transfer['id']}/retry", expect=403).json()["code"] == "marketplace_only"
+    market.platform.post(f"/transfers/{transfer['id']}/retry")
+    market.advance("1m")
+    [sent] = market.platform.get(f"/orders/{order['id']}/transfers")["items"]
+    assert sent["status"] == "sent" and sent["transfer"].startswith("tr_")
+    keys = {r["headers"]["Idempotency-Key"] for r in captured.to("/v1/transfers")}
+    assert keys == {f"payout-line-{order['lines'][0]['id']}"} and len(captured.to("/v1/transfers")) == 7
+    again = market.platform.post(f"/transfers/{transfer['id']}/retry", expect=409).json()
+    assert again["code"] == "transfer_not_failed"
+    assert market.platform.post("/transfers/999999/retry", expect=404).json()["code"] == "transfer_not_found"

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, Request
 from ombuds.adapters.carrier_webhooks import BadSignature, NotConfigured
 from ombuds.api.auth import app_state, get_caller
 from ombuds.domain.errors import DomainError
-from ombuds.services import chargebacks, orders, stripe_webhooks
+from ombuds.domain.errors import Forbidden
+from ombuds.services import chargebacks, orders, payout_transfers, stripe_webhooks
 from ombuds.services.context import Caller, Ombuds
 
 router = APIRouter(prefix="/api/v1", tags=["money"])
@@ -56,3 +57,23 @@ async def order_chargebacks(order_id: int, caller: Annotated[Caller, Depends(get
     (staff: the marketplace key and arbitrators)."""
     await orders.get_order(app, caller=caller, order_id=order_id)
     return {"order_id": order_id, "items": await chargebacks.of_order(app, caller=caller, order_id=order_id)}
+
+
+@router.get("/orders/{order_id}/transfers")
+async def order_transfers(order_id: int, caller: Annotated[Caller, Depends(get_caller)], app: AppDep) -> dict:
+    """R39: the order's payouts as transfers to the seller's connected account (staff and the
+    seller): ``pending``, ``sent`` (with Stripe's ``tr_…``), ``failed`` (after six attempts:
+    retry it) or ``reversed``."""
+    order = await orders.get_order(app, caller=caller, order_id=order_id)
+    if not (caller.is_staff or caller.user_id == order.seller_id):
+        raise Forbidden("not_your_payouts", "Only the seller and staff see the order's transfers.")
+    return {"order_id": order_id, "items": await payout_transfers.of_order(app, order_id=order_id)}
+
+
+@router.post("/transfers/{transfer_id}/retry")
+async def retry_transfer(transfer_id: int, caller: Annotated[Caller, Depends(get_caller)], app: AppDep) -> dict:
+    """Send a failed transfer again, with the same idempotency key (marketplace key);
+    409 ``transfer_not_failed`` for one that is sent or still being tried."""
+    if not caller.is_platform:
+        raise Forbidden("marketplace_only", "Only the marketplace retries transfers.")
+    return await payout_transfers.retry(app, transfer_id=transfer_id)

@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from ombuds.adapters.clock import wall_now
 from ombuds.adapters.payments import ProviderError
 from ombuds.adapters.stripe_payments import TransferRequest
+from ombuds.domain.errors import Conflict, NotFound
 from ombuds.domain.events import Event
 from ombuds.services.context import Ombuds
 from ombuds.store import tables as t
@@ -116,3 +117,36 @@ async def _back_off(app: Ombuds, row, error: str, now: datetime) -> None:
                 row.order_id, now)
         await uow.commit()
     log.warning("transfer_failed", line=row.line_id, attempts=attempts, error=error)
+
+
+# The operator's view and retry -----------------------------------------------------------------
+
+async def of_order(app: Ombuds, *, order_id: int) -> list[dict]:
+    async with app.engine.connect() as conn:
+        rows = (await conn.execute(select(pt).where(pt.c.order_id == order_id).order_by(pt.c.line_id))).all()
+    return [view(r) for r in rows]
+
+
+def view(r) -> dict:
+    status = ("reversed" if r.reversed_amount and r.reversed_amount >= r.amount else
+              "sent" if r.provider_ref else "failed" if r.next_attempt_at is None else "pending")
+    return {"id": r.id, "order_id": r.order_id, "line_id": r.line_id, "seller_id": r.seller_id,
+            "destination": r.destination, "amount": r.amount, "currency": r.currency, "status": status,
+            "transfer": r.provider_ref, "sent_at": r.sent_at.isoformat() if r.sent_at else None,
+            "attempts": r.attempts, "last_error": r.last_error, "reversed_amount": r.reversed_amount}
+
+
+async def retry(app: Ombuds, *, transfer_id: int) -> dict:
+    """Send a transfer that failed six times again, with the same key (marketplace key)."""
+    now = await app.now()
+    async with app.uow() as uow:
+        row = (await uow.conn.execute(select(pt).where(pt.c.id == transfer_id))).first()
+        if row is None:
+            raise NotFound("transfer")
+        if row.provider_ref is not None or row.next_attempt_at is not None:
+            raise Conflict("transfer_not_failed", "This transfer is not waiting to be retried.", None)
+        await uow.conn.execute(update(pt).where(pt.c.id == transfer_id)
+                               .values(next_attempt_at=now, attempts=0, last_error=None, claimed_until=None))
+        await uow.commit()
+        row = (await uow.conn.execute(select(pt).where(pt.c.id == transfer_id))).first()
+    return view(row)
