@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from ombuds.adapters.clock import wall_now
 from ombuds.adapters.payments import ProviderError
@@ -31,6 +31,7 @@ log = structlog.get_logger("ombuds.transfers")
 MAX_ATTEMPTS = 6
 LEASE = timedelta(minutes=2)
 BATCH = 50
+LOOK_BACK = 10_000  # payout ids: concurrent transactions commit their ids out of order
 
 
 async def sweep(app: Ombuds, now: datetime) -> int:
@@ -47,20 +48,24 @@ async def sweep(app: Ombuds, now: datetime) -> int:
 
 async def plan(app: Ombuds, now: datetime) -> int:
     """A transfer row for every payout to a seller with a connected account that has none yet;
-    the amount is what the seller got, after the platform's commission."""
+    the amount is what the seller got, after the platform's commission. Only payouts after the
+    last ones transferred are looked at (an index read), so planning stays cheap as they grow;
+    the look-back of ``LOOK_BACK`` ids covers payouts that committed after a later id did."""
     p, u = t.payouts, t.users
     async with app.uow() as uow:
+        since = (await uow.conn.execute(select(func.max(pt.c.payout_id)))).scalar() or 0
         rows = (await uow.conn.execute(
-            select(p.c.line_id, p.c.order_id, p.c.seller_id, p.c.currency, u.c.payout_account)
+            select(p.c.id, p.c.line_id, p.c.order_id, p.c.seller_id, p.c.currency, u.c.payout_account)
             .join(u, u.c.id == p.c.seller_id).outerjoin(pt, pt.c.line_id == p.c.line_id)
-            .where(pt.c.id.is_(None), u.c.payout_account.is_not(None)).limit(500))).all()
+            .where(p.c.id > since - LOOK_BACK, pt.c.id.is_(None), u.c.payout_account.is_not(None))
+            .order_by(p.c.id).limit(500))).all()
         for r in rows:
             paid, commission = await uow.repo.payout_of_line(r.line_id)
             amount = paid - commission
             if amount <= 0:
                 continue
             await uow.conn.execute(pt.insert().values(
-                line_id=r.line_id, order_id=r.order_id, seller_id=r.seller_id, destination=r.payout_account,
+                line_id=r.line_id, payout_id=r.id, order_id=r.order_id, seller_id=r.seller_id, destination=r.payout_account,
                 amount=amount, currency=r.currency, idempotency_key=f"payout-line-{r.line_id}", created_at=now,
                 next_attempt_at=now))
         await uow.commit()

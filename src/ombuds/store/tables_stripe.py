@@ -28,6 +28,7 @@ payout_transfers = Table(
     "payout_transfers", metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("line_id", Id, ForeignKey("order_lines.id"), nullable=False, unique=True),
+    Column("payout_id", Id, ForeignKey("payouts.id"), nullable=False, index=True),  # planning's watermark
     Column("order_id", Id, ForeignKey("orders.id"), nullable=False, index=True),
     Column("seller_id", Id, ForeignKey("users.id"), nullable=False, index=True),
     Column("destination", String(255), nullable=False),

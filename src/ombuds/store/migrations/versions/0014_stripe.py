@@ -34,6 +34,7 @@ def upgrade() -> None:
         "payout_transfers",
         sa.Column("id", Id, autoincrement=True, nullable=False),
         sa.Column("line_id", Id, nullable=False),
+        sa.Column("payout_id", Id, nullable=False),
         sa.Column("order_id", Id, nullable=False),
         sa.Column("seller_id", Id, nullable=False),
         sa.Column("destination", sa.String(length=255), nullable=False),
@@ -50,6 +51,7 @@ def upgrade() -> None:
         sa.Column("reversed_amount", Id, server_default=sa.text("0"), nullable=False),
         sa.ForeignKeyConstraint(["line_id"], ["order_lines.id"], name=op.f("fk_payout_transfers_line_id_order_lines")),
         sa.ForeignKeyConstraint(["order_id"], ["orders.id"], name=op.f("fk_payout_transfers_order_id_orders")),
+        sa.ForeignKeyConstraint(["payout_id"], ["payouts.id"], name=op.f("fk_payout_transfers_payout_id_payouts")),
         sa.ForeignKeyConstraint(["seller_id"], ["users.id"], name=op.f("fk_payout_transfers_seller_id_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payout_transfers")),
         sa.UniqueConstraint("line_id", name=op.f("uq_payout_transfers_line_id")),
@@ -57,6 +59,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("provider_ref", name=op.f("uq_payout_transfers_provider_ref")),
     )
     op.create_index("ix_payout_transfers_order_id", "payout_transfers", ["order_id"])
+    op.create_index("ix_payout_transfers_payout_id", "payout_transfers", ["payout_id"])
     op.create_index("ix_payout_transfers_seller_id", "payout_transfers", ["seller_id"])
     op.create_index("ix_payout_transfers_next_attempt_at", "payout_transfers", ["next_attempt_at"])
     op.create_table(
