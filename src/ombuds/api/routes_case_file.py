@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from ombuds.api.auth import app_state, get_caller
+from ombuds.domain.time_zones import main_zone
 from ombuds.services import case_file
 from ombuds.services.context import Caller, Ombuds
 from ombuds.store.tables import users
@@ -30,17 +31,20 @@ async def case_file_pdf(dispute_id: int, request: Request, caller: Annotated[Cal
     the refunds with their dates. Staff notes only for staff (the marketplace key, arbitrators)."""
     case = await case_file.gather(app, getattr(request.app.state, "evidence_store", None),
                                   caller=caller, dispute_id=dispute_id)
-    language = lang or await reader_language(app, caller, request.headers.get("accept-language"))
-    pdf = await asyncio.to_thread(render, case, language)
+    language, time_zone = await reader(app, caller, request.headers.get("accept-language"))
+    pdf = await asyncio.to_thread(render, case, lang or language, time_zone)
     return pdf_response(pdf, f"dispute-{dispute_id}-case-file.pdf")
 
 
-async def reader_language(app: Ombuds, caller: Caller, accept_language: str | None) -> str:
-    mine = None
+async def reader(app: Ombuds, caller: Caller, accept_language: str | None) -> tuple[str, str]:
+    """The reader's language and time zone (R33); the marketplace key reads in UTC."""
+    row = None
     if caller.user_id is not None:
         async with app.engine.connect() as conn:
-            mine = (await conn.execute(select(users.c.language).where(users.c.id == caller.user_id))).scalar()
-    return pick_language(mine, from_accept_language(accept_language))
+            row = (await conn.execute(select(users.c.language, users.c.time_zone, users.c.country)
+                                      .where(users.c.id == caller.user_id))).first()
+    language = pick_language(row.language if row else None, from_accept_language(accept_language))
+    return language, (row.time_zone or main_zone(row.country)) if row else "UTC"
 
 
 def pdf_response(pdf: bytes, name: str) -> Response:

@@ -52,10 +52,10 @@ GRID = TableStyle([
 ])
 
 
-def render(case: CaseFile, lang: str) -> bytes:
-    """The case file as PDF bytes."""
+def render(case: CaseFile, lang: str, time_zone: str = "UTC") -> bytes:
+    """The case file as PDF bytes, with times in the reader's zone (R33)."""
     _fonts()
-    f = formatter(lang)
+    f = formatter(lang, time_zone)
     buffer = io.BytesIO()
     d = case.dispute
     doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=1.6 * cm, rightMargin=1.6 * cm,

@@ -24,4 +24,5 @@ async def case_file_pdf(dispute_id: int, page: PageDep) -> Response:
                                       caller=page.caller, dispute_id=dispute_id)
     except NotFound:
         return page.not_found()
-    return pdf_response(await asyncio.to_thread(render, case, page.lang), f"dispute-{dispute_id}-case-file.pdf")
+    pdf = await asyncio.to_thread(render, case, page.lang, page.f.time_zone)
+    return pdf_response(pdf, f"dispute-{dispute_id}-case-file.pdf")
