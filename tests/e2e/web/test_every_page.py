@@ -25,7 +25,7 @@ ROLES = {"Anna Petrova": "buyer", "Ben Carter": "buyer", "Shenzhen Star Store": 
          "Berlin Bits": "seller", "Mara Quinn": "arbitrator"}
 PEOPLE = tuple(ROLES)
 # Pages reached by links but not pages of their own (files, the API's documentation).
-NOT_PAGES = re.compile(r"^/(assets|docs|openapi\.json|redoc|evidence|metrics|api)/?|\.pdf$")
+NOT_PAGES = re.compile(r"^/(assets|docs|openapi\.json|redoc|evidence|metrics|api)/?|^.*\.pdf$")
 # How many pages of one kind each person's crawl visits (enough to reach every state the
 # demo seeds), and how many of one kind are checked per role: a page shown to everyone alike
 # is checked once, an order or dispute page twice per role (they differ by state).
