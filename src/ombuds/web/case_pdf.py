@@ -23,7 +23,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from ombuds.services.case_file import CaseFile
-from ombuds.web import words, words_tracking
+from ombuds.web import labels, words, words_tracking
 from ombuds.web.i18n import Formatter, formatter
 
 FONTS = Path(__file__).parent / "fonts"
@@ -120,7 +120,7 @@ def _parties(case: CaseFile, f: Formatter) -> list:
 
 def _order(case: CaseFile, f: Formatter) -> list:
     o = case.order
-    method = f.gettext(words.PAYMENT_METHODS.get(o.payment_method, o.payment_method))
+    method = labels.payment_method(f, o.payment_method)
     facts = [f.gettext("Order #%(id)s", id=o.id),
              f.gettext("Paid %(date)s by %(method)s", date=f.date(o.created_at), method=method)]
     if o.tracking_number:
@@ -195,7 +195,7 @@ def _refunds(case: CaseFile, f: Formatter) -> list:
     rows = [[f.gettext("Amount"), f.gettext("To"), f.gettext("Status"), f.gettext("Expected"), f.gettext("Landed")]]
     for r in case.refunds:
         to = (f.gettext("your balance on the platform") if r["destination"] == "platform_balance"
-              else f.gettext(words.PAYMENT_METHODS.get(r.get("payment_method", ""), r.get("payment_method", ""))))
+              else labels.payment_method(f, r.get("payment_method", "")))
         rows.append([f.money(r["amount"], r["currency"]), to,
                      f.gettext(words.REFUND_STATUS.get(r["status"], r["status"])),
                      f"{f.date(r['expected_earliest'])} – {f.date(r['expected_latest'])}",

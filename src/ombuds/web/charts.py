@@ -21,7 +21,7 @@ class Series:
 def _svg(width: int, height: int, title: str, body: list[str]) -> Markup:
     return Markup(f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
                   f'role="img" aria-label="{escape(title, {chr(34): "&quot;"})}" class="chart">'
-                  f'<title>{escape(title)}</title>{"".join(body)}</svg>')
+                  f'<title>{escape(title)}</title>\n{chr(10).join(body)}\n</svg>')  # one element a line
 
 
 def _text(x: float, y: float, text: str, *, size: int = 11, anchor: str = "start", colour: str = "#333",

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 
 from ombuds.domain.errors import DomainError
 from ombuds.services.dashboard import dashboard
-from ombuds.web import charts, words
+from ombuds.web import charts, labels
 from ombuds.web.i18n import N_
 from ombuds.web.pages import PageDep
 
@@ -50,7 +50,7 @@ async def dashboard_page(page: PageDep, days: int = 30):
             for c in q["oldest"]], marks=[(q["target_days"], _("target"), "#e08a2e"),
                                          (q["limit_days"], _("limit"), "#b54a4a")]),
         "refunds": charts.bars(_("Refunds landed on time, by payment method"), [
-            (_(words.PAYMENT_METHODS.get(m["method"], m["method"])) if m["method"] != "platform_balance"
+            (labels.payment_method(f, m["method"]) if m["method"] != "platform_balance"
              else _("your balance on the platform"), (m["on_time_rate"] or 0) * 100,
              (f"{round(m['on_time_rate'] * 100)}%" if m["on_time_rate"] is not None else "—") + f" · {m['count']}")
             for m in r["by_method"]], scale_max=100),
