@@ -287,20 +287,23 @@ def test_R16_the_second_verdict_is_final(market, people):
                              {"refund_amount": 900, "message": "Reconsidered with the new video."})
     assert second["verdict"]["round"] == 2 and second["verdict"]["final"] is True
 
-    still = reply(buyer, d["id"], False)
-    assert still["state"] == "decided" and still["verdict"]["buyer_reply"] == "disagree"
-    done = reply(seller, d["id"], False)
+    assert "disagree_verdict" not in buyer.dispute(d["id"])["allowed_actions"]  # R42
+    late = reply(buyer, d["id"], False, expect=409).json()
+    assert late["code"] == "verdict_final" and late["state"] == "decided"
+    reply(buyer, d["id"], True)
+    done = reply(seller, d["id"], True)
 
     assert done["state"] == "closed" and done["outcome"] == "refunded_partial"
     assert [r["amount"] for r in refunds_of(market, d["id"])] == [900]
 
 
-def test_R16_a_disagreement_with_the_final_verdict_waits_only_for_the_reply_window(market, people):
+def test_R16_R42_a_final_verdict_cannot_be_disagreed_with_and_executes_when_the_window_passes(market, people):
     buyer, seller, arbitrator = people
     d = market.decided_dispute(buyer, seller, arbitrator, refund_amount=500)
     reply(seller, d["id"], False)
     arbitrator.post(f"/disputes/{d['id']}/verdict", {"refund_amount": 700})
-    reply(seller, d["id"], False)
+    assert reply(seller, d["id"], False, expect=409).json()["code"] == "verdict_final"
+    assert seller.dispute(d["id"])["allowed_actions"] == ["agree_verdict"]
 
     market.advance("5d")
 

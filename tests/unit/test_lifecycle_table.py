@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from ombuds.domain.errors import Conflict
+
 from ombuds.domain import commands as c
 from ombuds.domain import engine
 from ombuds.domain.disputes import Actor, Reason, Resolution, ReturnCondition
@@ -263,8 +265,11 @@ def _final_verdict_disagreed():
     assert d.state is S.escalated  # the one appeal (R16)
     engine.act(d, Action.decide, Actor.arbitrator, 30, c.Decide(refund_amount=1000),
                now=T0 + timedelta(days=33), policy=P)
-    engine.act(d, Action.disagree_verdict, Actor.seller, 20, None, now=T0 + timedelta(days=34), policy=P)
-    engine.act(d, Action.disagree_verdict, Actor.buyer, 10, None, now=T0 + timedelta(days=34), policy=P)
+    with pytest.raises(Conflict) as final:  # R42: a final verdict offers no "disagree"
+        engine.act(d, Action.disagree_verdict, Actor.seller, 20, None, now=T0 + timedelta(days=34), policy=P)
+    assert final.value.code == "verdict_final"
+    engine.act(d, Action.agree_verdict, Actor.seller, 20, None, now=T0 + timedelta(days=34), policy=P)
+    engine.act(d, Action.agree_verdict, Actor.buyer, 10, None, now=T0 + timedelta(days=34), policy=P)
     return d
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Literal
 
 import aiosmtplib
+
+
+NOT_SENT = "not sent: the batch stopped before it"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,8 +27,13 @@ class SmtpMailer:
     def __init__(self, server: SmtpServer):
         self.server = server
 
-    async def send(self, messages: list[EmailMessage]) -> list[str | None]:
-        """Send each message; returns, per message, None when the server took it, else why not."""
+    async def send(self, messages: list[EmailMessage], *,
+                   before_each: Callable[[int], Awaitable[bool]] | None = None,
+                   after_each: Callable[[int, str | None], Awaitable[None]] | None = None) -> list[str | None]:
+        """Send each message; returns, per message, None when the server took it, else why not.
+
+        ``before_each(i)`` may stop the batch before message ``i`` (the rest are reported
+        "not sent"); ``after_each(i, result)`` is told each result as soon as it is known."""
         s = self.server
         smtp = aiosmtplib.SMTP(hostname=s.host, port=s.port, username=s.user or None,
                                password=s.password or None, use_tls=s.tls == "tls",
@@ -35,7 +44,10 @@ class SmtpMailer:
             return [f"cannot connect to {s.host}:{s.port}: {exc}"] * len(messages)
         results: list[str | None] = []
         try:
-            for message in messages:
+            for i, message in enumerate(messages):
+                if before_each is not None and not await before_each(i):
+                    results += [NOT_SENT] * (len(messages) - len(results))
+                    break
                 try:
                     await smtp.send_message(message)
                     results.append(None)
@@ -44,6 +56,8 @@ class SmtpMailer:
                     break
                 except (aiosmtplib.SMTPException, OSError) as exc:
                     results.append(str(exc) or type(exc).__name__)
+                if after_each is not None:
+                    await after_each(i, results[i])
         finally:
             if smtp.is_connected:
                 try:

@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(IdempotencyMiddleware)
     if settings.clock == "manual":
         app.add_middleware(RequestInstant)
+    app.add_middleware(errors.RefuseNulCharacters)
     app.add_middleware(MetricsMiddleware)
 
     @app.get("/metrics", include_in_schema=False)

@@ -29,7 +29,10 @@ async def get_caller(request: Request) -> Caller:
         on_behalf = request.headers.get("on-behalf-of")
         if not on_behalf:
             return PLATFORM
-        if not on_behalf.isdigit() or (caller := await caller_for_user(ombuds, int(on_behalf))) is None:
+        # R42: only ASCII digits that fit in 64 bits name a user ("²" is a digit to isdigit()).
+        if (not on_behalf.isascii() or not on_behalf.isdigit() or len(on_behalf) > 19
+                or int(on_behalf) > 2**63 - 1
+                or (caller := await caller_for_user(ombuds, int(on_behalf))) is None):
             raise DomainError("unknown_user", "On-Behalf-Of names no user.", "on-behalf-of")
         return caller
     caller = await caller_for_token(ombuds, token)

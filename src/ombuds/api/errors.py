@@ -10,6 +10,10 @@ from starlette.exceptions import HTTPException
 from ombuds.domain.errors import DomainError
 
 
+# Validation errors raised by our own types (api/schemas.py) keep their code.
+OWN_CODES = {"text_required", "invalid_country", "amount_out_of_range", "nul_character", "duration_too_long"}
+
+
 def error_body(code: str, message: str, field: str | None = None, **details) -> dict:
     return {"code": code, "message": message, "field": field, **details}
 
@@ -23,6 +27,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):
         first = exc.errors()[0]
+        if first["loc"] and first["loc"][0] == "path":  # R42: an id in the path that cannot exist
+            return ORJSONResponse(error_body("not_found", "No such thing.", None), status_code=404)
         loc = [str(p) for p in first["loc"] if p not in ("body", "query", "path", "header")]
         field = ".".join(loc) or None
         message = first["msg"]
@@ -34,7 +40,8 @@ def install(app: FastAPI) -> None:
             message = f"'{field}' is required."
         elif field:
             message = f"'{field}': {message}"
-        return ORJSONResponse(error_body("invalid_request", message, field,
+        code = first["type"] if first["type"] in OWN_CODES else "invalid_request"
+        return ORJSONResponse(error_body(code, message, field,
                                          problems=[{"field": ".".join(str(p) for p in e["loc"][1:]) or None,
                                                     "message": e["msg"]} for e in exc.errors()]),
                               status_code=422)
@@ -44,3 +51,27 @@ def install(app: FastAPI) -> None:
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
         return ORJSONResponse(error_body(codes.get(exc.status_code, "http_error"), str(exc.detail)),
                               status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+
+class RefuseNulCharacters:
+    """R42: a NUL character in a URL is never meaningful; databases refuse it in text, so it is
+    answered here, before any route runs (404 in the path, 422 in the query)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            path = scope.get("raw_path") or scope["path"].encode()
+            query = scope.get("query_string", b"")
+            status = 404 if _has_nul(path) or "\x00" in scope["path"] else 422 if _has_nul(query) else 0
+            if status:
+                body = error_body("not_found", "No such thing.") if status == 404 else error_body(
+                    "nul_character", "NUL characters are not allowed.", None)
+                response = ORJSONResponse(body, status_code=status)
+                return await response(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+
+def _has_nul(raw: bytes) -> bool:
+    return b"\x00" in raw or b"%00" in raw.lower()

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from ombuds.api import schemas
+from ombuds.api.schemas import PathId, QueryId
 from ombuds.api.auth import app_state, get_caller
 from ombuds.api.views import dispute_view
 from ombuds.domain import commands as c
@@ -40,7 +41,7 @@ async def open_dispute(body: schemas.NewDispute, caller: CallerDep, app: AppDep)
 @router.get("/disputes")
 async def list_disputes(caller: CallerDep, app: AppDep, state: str | None = None,
                         open_only: bool = False, limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                        after_id: int | None = None) -> dict:
+                        after_id: QueryId = None) -> dict:
     """The caller's disputes, the nearest deadline first (a seller's inbox)."""
     found = await queries.list_disputes(app, caller, state=state, open_only=open_only, limit=limit,
                                         after_id=after_id)
@@ -49,61 +50,61 @@ async def list_disputes(caller: CallerDep, app: AppDep, state: str | None = None
 
 
 @router.get("/disputes/{dispute_id}")
-async def get_dispute(dispute_id: int, caller: CallerDep, app: AppDep) -> dict:
+async def get_dispute(dispute_id: PathId, caller: CallerDep, app: AppDep) -> dict:
     """The dispute, its timeline (R25), the deadline running and what you may do now (R27)."""
     d = await disputes.get_dispute(app, caller=caller, dispute_id=dispute_id)
     return await _view(app, caller, d, with_timeline=True)
 
 
 @router.get("/disputes/{dispute_id}/timeline")
-async def get_timeline(dispute_id: int, caller: CallerDep, app: AppDep) -> dict:
+async def get_timeline(dispute_id: PathId, caller: CallerDep, app: AppDep) -> dict:
     await disputes.get_dispute(app, caller=caller, dispute_id=dispute_id)
     return {"items": await queries.timeline(app, dispute_id)}
 
 
 @router.post("/disputes/{dispute_id}/amend")
-async def amend(dispute_id: int, body: schemas.ProposalBody, caller: CallerDep, app: AppDep) -> dict:
+async def amend(dispute_id: PathId, body: schemas.ProposalBody, caller: CallerDep, app: AppDep) -> dict:
     """The buyer changes what she asks for, while the seller has not answered."""
     return await _act(app, caller, dispute_id, Action.amend, c.Propose(**body.model_dump()))
 
 
 @router.post("/disputes/{dispute_id}/proposals")
-async def propose(dispute_id: int, body: schemas.ProposalBody, caller: CallerDep, app: AppDep) -> dict:
+async def propose(dispute_id: PathId, body: schemas.ProposalBody, caller: CallerDep, app: AppDep) -> dict:
     """R13: a new proposal (resolution, amount, message)."""
     return await _act(app, caller, dispute_id, Action.propose, c.Propose(**body.model_dump()))
 
 
 @router.post("/disputes/{dispute_id}/accept")
-async def accept(dispute_id: int, caller: CallerDep, app: AppDep) -> dict:
+async def accept(dispute_id: PathId, caller: CallerDep, app: AppDep) -> dict:
     """Accept the other party's proposal on the table: it executes (refund, or return)."""
     return await _act(app, caller, dispute_id, Action.accept)
 
 
 @router.post("/disputes/{dispute_id}/reject")
-async def reject(dispute_id: int, body: schemas.MessageBody, caller: CallerDep, app: AppDep) -> dict:
+async def reject(dispute_id: PathId, body: schemas.MessageBody, caller: CallerDep, app: AppDep) -> dict:
     return await _act(app, caller, dispute_id, Action.reject, c.Say(body.message))
 
 
 @router.post("/disputes/{dispute_id}/withdraw")
-async def withdraw(dispute_id: int, caller: CallerDep, app: AppDep) -> dict:
+async def withdraw(dispute_id: PathId, caller: CallerDep, app: AppDep) -> dict:
     """R17: the buyer withdraws; the line can never be disputed again (R5)."""
     return await _act(app, caller, dispute_id, Action.withdraw)
 
 
 @router.post("/disputes/{dispute_id}/escalate")
-async def escalate(dispute_id: int, caller: CallerDep, app: AppDep) -> dict:
+async def escalate(dispute_id: PathId, caller: CallerDep, app: AppDep) -> dict:
     """R14: only when the policy allows manual escalation."""
     return await _act(app, caller, dispute_id, Action.escalate)
 
 
 @router.post("/disputes/{dispute_id}/arguments")
-async def argue(dispute_id: int, body: schemas.MessageBody, caller: CallerDep, app: AppDep) -> dict:
+async def argue(dispute_id: PathId, body: schemas.MessageBody, caller: CallerDep, app: AppDep) -> dict:
     """R15: an argument for the arbitrator."""
     return await _act(app, caller, dispute_id, Action.argue, c.Say(body.message))
 
 
 @router.post("/disputes/{dispute_id}/verdict")
-async def verdict(dispute_id: int, body: schemas.VerdictBody, caller: CallerDep, app: AppDep) -> dict:
+async def verdict(dispute_id: PathId, body: schemas.VerdictBody, caller: CallerDep, app: AppDep) -> dict:
     """R15: the arbitrator decides (refund full / partial / none, return or not)."""
     if not caller.is_staff:
         raise Forbidden("arbitrators_only", "Only the platform's arbitrators issue verdicts.")
@@ -111,7 +112,7 @@ async def verdict(dispute_id: int, body: schemas.VerdictBody, caller: CallerDep,
 
 
 @router.post("/disputes/{dispute_id}/verdict-replies")
-async def reply_to_verdict(dispute_id: int, body: schemas.VerdictReplyBody, caller: CallerDep,
+async def reply_to_verdict(dispute_id: PathId, body: schemas.VerdictReplyBody, caller: CallerDep,
                            app: AppDep) -> dict:
     """R16: "Reply now" — agree or disagree."""
     action = Action.agree_verdict if body.agree else Action.disagree_verdict
@@ -119,26 +120,26 @@ async def reply_to_verdict(dispute_id: int, body: schemas.VerdictReplyBody, call
 
 
 @router.post("/disputes/{dispute_id}/return-shipment")
-async def ship_return(dispute_id: int, body: schemas.Shipment, caller: CallerDep, app: AppDep) -> dict:
+async def ship_return(dispute_id: PathId, body: schemas.Shipment, caller: CallerDep, app: AppDep) -> dict:
     """R18: the buyer enters the return's tracking before the deadline."""
     return await _act(app, caller, dispute_id, Action.ship_return, c.Ship(**body.model_dump()))
 
 
 @router.post("/disputes/{dispute_id}/return-delivered")
-async def return_delivered(dispute_id: int, caller: CallerDep, app: AppDep) -> dict:
+async def return_delivered(dispute_id: PathId, caller: CallerDep, app: AppDep) -> dict:
     """The carrier delivered the return (marketplace key): the seller's 15 days start (R18)."""
     return await _act(app, caller, dispute_id, Action.return_delivered)
 
 
 @router.post("/disputes/{dispute_id}/return-received")
-async def return_received(dispute_id: int, body: schemas.ReturnReceived, caller: CallerDep,
+async def return_received(dispute_id: PathId, body: schemas.ReturnReceived, caller: CallerDep,
                           app: AppDep) -> dict:
     """R29: the seller confirms the return and its condition."""
     return await _act(app, caller, dispute_id, Action.confirm_return, c.ConfirmReturn(**body.model_dump()))
 
 
 @router.post("/disputes/{dispute_id}/reship")
-async def reship(dispute_id: int, body: schemas.Shipment, caller: CallerDep, app: AppDep) -> dict:
+async def reship(dispute_id: PathId, body: schemas.Shipment, caller: CallerDep, app: AppDep) -> dict:
     """R19: the seller reships a replacement, with its own protection window."""
     return await _act(app, caller, dispute_id, Action.reship, c.Ship(**body.model_dump()))
 

@@ -12,7 +12,7 @@ from starlette.datastructures import UploadFile
 from ombuds.adapters.language import get_checker
 from ombuds.adapters.storage import EvidenceStore, store_from_settings
 from ombuds.api.auth import app_state, get_caller
-from ombuds.api.schemas import Body
+from ombuds.api.schemas import Body, OptionalText, PathId, QueryId
 from ombuds.api.uploads import BodyTooLarge, bounded, evidence_response
 from ombuds.domain import evidence as rules
 from ombuds.domain.evidence_guidance import Proof
@@ -41,7 +41,7 @@ StoreDep = Annotated[EvidenceStore, Depends(store_of)]
 
 
 class MessageBody(Body):
-    body: str = Field(min_length=1, max_length=conversations.MAX_BODY)
+    body: OptionalText(conversations.MAX_BODY)  # blank or invisible: "message_required"
 
 
 class LanguageCheckBody(Body):
@@ -70,13 +70,13 @@ async def language_check(body: LanguageCheckBody, caller: CallerDep, app: AppDep
 # R4: messages on an order -----------------------------------------------------------------
 
 @router.post("/orders/{order_id}/messages", status_code=201, tags=["orders"])
-async def post_order_message(order_id: int, body: MessageBody, caller: CallerDep, app: AppDep) -> dict:
+async def post_order_message(order_id: PathId, body: MessageBody, caller: CallerDep, app: AppDep) -> dict:
     """Buyer and seller talk on the order, before any dispute (R4). Staff may write too."""
     return await conversations.post_order_message(app, caller=caller, order_id=order_id, body=body.body)
 
 
 @router.get("/orders/{order_id}/messages", tags=["orders"])
-async def order_messages(order_id: int, caller: CallerDep, app: AppDep, after_id: int | None = None,
+async def order_messages(order_id: PathId, caller: CallerDep, app: AppDep, after_id: QueryId = None,
                          limit: Annotated[int, Query(ge=1, le=200)] = 100) -> dict:
     return {"items": await conversations.order_messages_of(app, caller=caller, order_id=order_id,
                                                            after_id=after_id, limit=limit)}
@@ -85,13 +85,13 @@ async def order_messages(order_id: int, caller: CallerDep, app: AppDep, after_id
 # R32: staff-only notes ----------------------------------------------------------------------
 
 @router.post("/disputes/{dispute_id}/notes", status_code=201, tags=["arbitration"])
-async def add_note(dispute_id: int, body: MessageBody, caller: CallerDep, app: AppDep) -> dict:
+async def add_note(dispute_id: PathId, body: MessageBody, caller: CallerDep, app: AppDep) -> dict:
     """A note only arbitrators and the marketplace see (R32); parties get 404."""
     return await conversations.add_note(app, caller=caller, dispute_id=dispute_id, body=body.body)
 
 
 @router.get("/disputes/{dispute_id}/notes", tags=["arbitration"])
-async def notes(dispute_id: int, caller: CallerDep, app: AppDep) -> dict:
+async def notes(dispute_id: PathId, caller: CallerDep, app: AppDep) -> dict:
     return {"items": await conversations.notes_of(app, caller=caller, dispute_id=dispute_id)}
 
 
@@ -114,7 +114,7 @@ _UPLOAD_DOC = {"requestBody": {"required": True, "content": {"multipart/form-dat
 
 @router.post("/disputes/{dispute_id}/evidence", status_code=201, tags=["evidence"],
              openapi_extra=_UPLOAD_DOC)
-async def add_evidence(dispute_id: int, request: Request, caller: CallerDep, app: AppDep,
+async def add_evidence(dispute_id: PathId, request: Request, caller: CallerDep, app: AppDep,
                        store: StoreDep) -> dict:
     """Attach one file (multipart field ``file``) to a dispute that is not closed (R10), with
     what it shows if you like (field ``shows``, R37). Its type is read from its bytes; it can
@@ -139,19 +139,19 @@ async def add_evidence(dispute_id: int, request: Request, caller: CallerDep, app
 
 
 @router.get("/disputes/{dispute_id}/evidence", tags=["evidence"])
-async def list_evidence(dispute_id: int, caller: CallerDep, app: AppDep) -> dict:
+async def list_evidence(dispute_id: PathId, caller: CallerDep, app: AppDep) -> dict:
     """Both sides' files, with a count per side; staff also see reuse flags (R22)."""
     return await evidence.list_evidence(app, caller=caller, dispute_id=dispute_id)
 
 
 @router.get("/evidence/{evidence_id}/file", tags=["evidence"])
-async def evidence_file(evidence_id: int, caller: CallerDep, app: AppDep, store: StoreDep):
+async def evidence_file(evidence_id: PathId, caller: CallerDep, app: AppDep, store: StoreDep):
     """The file as others see it: photos re-encoded without GPS or other metadata."""
     return evidence_response(store, *await evidence.evidence_file(app, caller=caller, evidence_id=evidence_id))
 
 
 @router.get("/evidence/{evidence_id}/thumbnail", tags=["evidence"])
-async def evidence_thumbnail(evidence_id: int, caller: CallerDep, app: AppDep, store: StoreDep):
+async def evidence_thumbnail(evidence_id: PathId, caller: CallerDep, app: AppDep, store: StoreDep):
     return evidence_response(store, *await evidence.evidence_file(app, caller=caller, evidence_id=evidence_id,
                                                        thumbnail=True))
 

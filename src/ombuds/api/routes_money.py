@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from ombuds.api.schemas import PathId, QueryId
 from ombuds.api.auth import app_state, get_caller
 from ombuds.domain import ledger
 from ombuds.domain.errors import Forbidden, NotFound
@@ -18,8 +19,8 @@ AppDep = Annotated[Ombuds, Depends(app_state)]
 
 
 @router.get("/refunds")
-async def list_refunds(caller: CallerDep, app: AppDep, order_id: int | None = None,
-                       buyer_id: int | None = None, status: str | None = None,
+async def list_refunds(caller: CallerDep, app: AppDep, order_id: QueryId = None,
+                       buyer_id: QueryId = None, status: str | None = None,
                        limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict:
     """Refunds recorded so far (money movement and dates belong to the ledger)."""
     return {"items": await queries.list_refunds(app, caller, order_id=order_id, buyer_id=buyer_id,
@@ -27,14 +28,14 @@ async def list_refunds(caller: CallerDep, app: AppDep, order_id: int | None = No
 
 
 @router.get("/payouts")
-async def list_payouts(caller: CallerDep, app: AppDep, order_id: int | None = None,
+async def list_payouts(caller: CallerDep, app: AppDep, order_id: QueryId = None,
                        limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict:
     """What sellers are owed, line by line (R1)."""
     return {"items": await queries.list_payouts(app, caller, order_id=order_id, limit=limit)}
 
 
 @router.get("/balances/sellers/{seller_id}")
-async def seller_balance(seller_id: int, caller: CallerDep, app: AppDep) -> dict:
+async def seller_balance(seller_id: PathId, caller: CallerDep, app: AppDep) -> dict:
     """What the seller has been paid out, per currency (derived from the ledger)."""
     _own_or_staff(caller, seller_id)
     account = ledger.seller(seller_id)
@@ -42,7 +43,7 @@ async def seller_balance(seller_id: int, caller: CallerDep, app: AppDep) -> dict
 
 
 @router.get("/balances/buyers/{buyer_id}")
-async def buyer_balance(buyer_id: int, caller: CallerDep, app: AppDep) -> dict:
+async def buyer_balance(buyer_id: PathId, caller: CallerDep, app: AppDep) -> dict:
     """The buyer's in-platform balance (R31), per currency."""
     _own_or_staff(caller, buyer_id)
     account = ledger.buyer_balance(buyer_id)
@@ -50,7 +51,7 @@ async def buyer_balance(buyer_id: int, caller: CallerDep, app: AppDep) -> dict:
 
 
 @router.post("/refunds/{refund_id}/retry")
-async def retry_refund(refund_id: int, caller: CallerDep, app: AppDep) -> dict:
+async def retry_refund(refund_id: PathId, caller: CallerDep, app: AppDep) -> dict:
     """The operator sends a failed refund to the provider again (marketplace key)."""
     if not caller.is_platform:
         raise Forbidden("marketplace_only", "Only the marketplace retries refunds.")
@@ -58,7 +59,7 @@ async def retry_refund(refund_id: int, caller: CallerDep, app: AppDep) -> dict:
 
 
 @router.post("/refunds/{refund_id}/settlement")
-async def record_settlement(refund_id: int, caller: CallerDep, app: AppDep) -> dict:
+async def record_settlement(refund_id: PathId, caller: CallerDep, app: AppDep) -> dict:
     """A payment provider's callback, relayed by the marketplace: the refund has landed."""
     if not caller.is_platform:
         raise Forbidden("marketplace_only", "Only the marketplace reports settlements.")

@@ -11,8 +11,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import Field, HttpUrl
 
+from ombuds.api.schemas import Body, OptionalText, PathId
 from ombuds.api.auth import app_state, get_caller
 from ombuds.domain.errors import NotFound
 from ombuds.emails.catalogue import environment
@@ -25,12 +26,11 @@ AppDep = Annotated[Ombuds, Depends(app_state)]
 router = APIRouter()
 
 
-class NewWebhook(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class NewWebhook(Body):
     url: HttpUrl = Field(description="where events are POSTed (http or https)")
     event_types: list[str] = Field(min_length=1, max_length=100,
                                    description="e.g. ['dispute.opened', 'dispute.*', 'order.*'] or ['*']")
-    description: str = Field("", max_length=500)
+    description: OptionalText(500) = ""
 
 
 @router.post("/api/v1/webhooks", status_code=201, tags=["webhooks"])
@@ -47,25 +47,25 @@ async def list_webhooks(caller: CallerDep, app: AppDep) -> dict:
 
 
 @router.get("/api/v1/webhooks/{endpoint_id}", tags=["webhooks"])
-async def get_webhook(endpoint_id: int, caller: CallerDep, app: AppDep) -> dict:
+async def get_webhook(endpoint_id: PathId, caller: CallerDep, app: AppDep) -> dict:
     return await webhooks.get_endpoint(app, caller=caller, endpoint_id=endpoint_id)
 
 
 @router.delete("/api/v1/webhooks/{endpoint_id}", status_code=204, tags=["webhooks"])
-async def delete_webhook(endpoint_id: int, caller: CallerDep, app: AppDep) -> Response:
+async def delete_webhook(endpoint_id: PathId, caller: CallerDep, app: AppDep) -> Response:
     """Stop sending to this endpoint; deliveries still pending are dropped, the log is kept."""
     await webhooks.delete_endpoint(app, caller=caller, endpoint_id=endpoint_id)
     return Response(status_code=204)
 
 
 @router.post("/api/v1/webhooks/{endpoint_id}/enable", tags=["webhooks"])
-async def enable_webhook(endpoint_id: int, caller: CallerDep, app: AppDep) -> dict:
+async def enable_webhook(endpoint_id: PathId, caller: CallerDep, app: AppDep) -> dict:
     """Turn an endpoint that was disabled after repeated failures back on."""
     return await webhooks.enable_endpoint(app, caller=caller, endpoint_id=endpoint_id)
 
 
 @router.get("/api/v1/webhooks/{endpoint_id}/deliveries", tags=["webhooks"])
-async def list_webhook_deliveries(endpoint_id: int, caller: CallerDep, app: AppDep,
+async def list_webhook_deliveries(endpoint_id: PathId, caller: CallerDep, app: AppDep,
                                   status: str | None = Query(None, pattern="^(pending|succeeded|failed)$"),
                                   limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict:
     """The delivery log: each event sent to this endpoint, newest first, with every try."""
@@ -98,7 +98,7 @@ async def mailbox_page(request: Request, app: AppDep) -> HTMLResponse:
 
 
 @router.get("/mailbox/{message_id}", response_class=HTMLResponse, include_in_schema=False)
-async def mailbox_message_page(message_id: int, request: Request, app: AppDep) -> HTMLResponse:
+async def mailbox_message_page(message_id: PathId, request: Request, app: AppDep) -> HTMLResponse:
     _mailbox_open(request)
     lang = _reader_language(request)
     page = environment(lang).get_template("mailbox_message.html").render(

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from ombuds.api import schemas
+from ombuds.api.schemas import PathId, QueryId
 from ombuds.api.auth import app_state, get_caller
 from ombuds.api.views import order_view
 from ombuds.domain.errors import Forbidden
@@ -30,7 +31,7 @@ async def register_user(body: schemas.NewUser, caller: CallerDep, app: AppDep) -
 
 
 @router.post("/users/{user_id}/password", tags=["users"])
-async def set_password(user_id: int, body: schemas.NewPassword, caller: CallerDep, app: AppDep) -> dict:
+async def set_password(user_id: PathId, body: schemas.NewPassword, caller: CallerDep, app: AppDep) -> dict:
     """Set a user's password for the web pages (marketplace key), e.g. after registering them."""
     if not caller.is_platform:
         raise Forbidden("marketplace_only", "Only the marketplace sets passwords.")
@@ -67,42 +68,42 @@ async def create_order(body: schemas.NewOrder, caller: CallerDep, app: AppDep) -
 
 @router.get("/orders", tags=["orders"])
 async def list_orders(caller: CallerDep, app: AppDep, state: str | None = None,
-                      limit: Annotated[int, Query(ge=1, le=200)] = 50, before_id: int | None = None) -> dict:
+                      limit: Annotated[int, Query(ge=1, le=200)] = 50, before_id: QueryId = None) -> dict:
     found, disputed = await queries.list_orders(app, caller, state=state, limit=limit, after_id=before_id)
     now = await app.now()
     return {"items": [order_view(o, now, disputed) for o in found]}
 
 
 @router.get("/orders/{order_id}", tags=["orders"])
-async def get_order(order_id: int, caller: CallerDep, app: AppDep) -> dict:
+async def get_order(order_id: PathId, caller: CallerDep, app: AppDep) -> dict:
     return await _view(app, await orders.get_order(app, caller=caller, order_id=order_id))
 
 
 @router.post("/orders/{order_id}/ship", tags=["orders"])
-async def ship(order_id: int, body: schemas.Shipment, caller: CallerDep, app: AppDep) -> dict:
+async def ship(order_id: PathId, body: schemas.Shipment, caller: CallerDep, app: AppDep) -> dict:
     """R2: shipping starts the buyer's protection."""
     return await _view(app, await orders.ship(app, caller=caller, order_id=order_id, carrier=body.carrier,
                                               tracking_number=body.tracking_number))
 
 
 @router.post("/orders/{order_id}/deliver", tags=["orders"])
-async def deliver(order_id: int, caller: CallerDep, app: AppDep) -> dict:
+async def deliver(order_id: PathId, caller: CallerDep, app: AppDep) -> dict:
     return await _view(app, await orders.record_delivery(app, caller=caller, order_id=order_id))
 
 
 @router.post("/orders/{order_id}/confirm-receipt", tags=["orders"])
-async def confirm_receipt(order_id: int, caller: CallerDep, app: AppDep) -> dict:
+async def confirm_receipt(order_id: PathId, caller: CallerDep, app: AppDep) -> dict:
     """R1: the seller is paid for every line not under dispute."""
     return await _view(app, await orders.confirm_receipt(app, caller=caller, order_id=order_id))
 
 
 @router.post("/orders/{order_id}/extend-protection", tags=["orders"])
-async def extend_protection(order_id: int, body: schemas.Extension, caller: CallerDep, app: AppDep) -> dict:
+async def extend_protection(order_id: PathId, body: schemas.Extension, caller: CallerDep, app: AppDep) -> dict:
     """R3: the seller extends the buyer's protection."""
     return await _view(app, await orders.extend_protection(app, caller=caller, order_id=order_id,
                                                            days=body.days))
 
 
 @router.post("/orders/{order_id}/cancel", tags=["orders"])
-async def cancel(order_id: int, caller: CallerDep, app: AppDep) -> dict:
+async def cancel(order_id: PathId, caller: CallerDep, app: AppDep) -> dict:
     return await _view(app, await orders.cancel(app, caller=caller, order_id=order_id))

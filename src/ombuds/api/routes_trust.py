@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 
 from ombuds.api.auth import app_state, get_caller
-from ombuds.api.schemas import Body
+from ombuds.api import schemas
+from ombuds.api.schemas import Body, Offset, PathId, QueryId
 from ombuds.api.views import dispute_view
 from ombuds.api.views_trust import complaint_view, review_view
 from ombuds.domain import complaints as rules
@@ -20,18 +21,18 @@ from ombuds.services.context import Caller, Ombuds
 router = APIRouter(prefix="/api/v1")
 CallerDep = Annotated[Caller, Depends(get_caller)]
 AppDep = Annotated[Ombuds, Depends(app_state)]
-Text = Annotated[str, Field(min_length=1, max_length=5000)]
+Text = schemas.Text(5000)
 
 
 class PenaltyBody(Body):
     kind: str = Field(description="warning, suspension, or reinstatement (lifts a suspension)")
     reason: Text
-    dispute_id: int | None = Field(None, description="the dispute that led to it, if any")
+    dispute_id: schemas.Id | None = Field(None, description="the dispute that led to it, if any")
 
 
 class NewComplaint(Body):
-    order_id: int
-    line_id: int | None = Field(None, description="the line it is about; none for the whole order")
+    order_id: schemas.Id
+    line_id: schemas.Id | None = Field(None, description="the line it is about; none for the whole order")
     about: str = Field("order", description="order or seller")
     message: Text
 
@@ -41,9 +42,9 @@ class AnswerBody(Body):
 
 
 class GoodwillBody(Body):
-    amount: int = Field(ge=1, description="minor units, in the order's currency")
+    amount: schemas.Count(1, schemas.MAX_AMOUNT) = Field(description="minor units, in the order's currency")
     message: Text
-    refund_to: str = Field("original_method", description="original_method or platform_balance (R31)")
+    refund_to: str = Field("original_method", max_length=40, description="original_method or platform_balance (R31)")
 
 
 class ComplaintPenaltyBody(Body):
@@ -60,20 +61,20 @@ async def flagged_sellers(caller: CallerDep, app: AppDep) -> dict:
 
 
 @router.get("/sellers/{seller_id}/rating", tags=["sellers"])
-async def seller_rating(seller_id: int, caller: CallerDep, app: AppDep) -> dict:
+async def seller_rating(seller_id: PathId, caller: CallerDep, app: AppDep) -> dict:
     """R21: the seller's rating over the rolling window, for anyone signed in — a buyer
     looking at an order reads its seller's rating here. Staff also see the flag."""
     return await sellers.seller_rating(app, caller=caller, seller_id=seller_id)
 
 
 @router.get("/sellers/{seller_id}/timeline", tags=["sellers"])
-async def seller_timeline(seller_id: int, caller: CallerDep, app: AppDep) -> dict:
+async def seller_timeline(seller_id: PathId, caller: CallerDep, app: AppDep) -> dict:
     """Warnings, suspensions and penalising verdicts (staff and the seller)."""
     return await sellers.seller_timeline(app, caller=caller, seller_id=seller_id)
 
 
 @router.post("/sellers/{seller_id}/penalties", status_code=201, tags=["sellers"])
-async def penalise_seller(seller_id: int, body: PenaltyBody, caller: CallerDep, app: AppDep) -> dict:
+async def penalise_seller(seller_id: PathId, body: PenaltyBody, caller: CallerDep, app: AppDep) -> dict:
     """An arbitrator warns or suspends a seller, or lifts a suspension, with a reason. A
     suspended seller takes no new orders (409 ``seller_suspended``)."""
     return await sellers.penalise(app, caller=caller, seller_id=seller_id, kind=body.kind,
@@ -83,7 +84,7 @@ async def penalise_seller(seller_id: int, body: PenaltyBody, caller: CallerDep, 
 # Buyers (R22) -------------------------------------------------------------------------------
 
 @router.get("/buyers/{buyer_id}/risk", tags=["arbitration"])
-async def buyer_risk_signals(buyer_id: int, caller: CallerDep, app: AppDep) -> dict:
+async def buyer_risk_signals(buyer_id: PathId, caller: CallerDep, app: AppDep) -> dict:
     """R22: the buyer's risk signals with the numbers behind each (arbitrators only)."""
     return await buyer_risk.buyer_risk(app, caller=caller, buyer_id=buyer_id)
 
@@ -93,7 +94,7 @@ async def buyer_risk_signals(buyer_id: int, caller: CallerDep, app: AppDep) -> d
 @router.get("/arbitration/queue", tags=["arbitration"])
 async def arbitration_queue(caller: CallerDep, app: AppDep,
                             limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                            offset: Annotated[int, Query(ge=0)] = 0) -> dict:
+                            offset: Offset = 0) -> dict:
     """R15: escalated disputes, the nearest limit first: past-limit cases, then those near
     their limit, then the rest. Each shows its review target and limit."""
     found = await arbitration.queue(app, caller=caller, limit=limit, offset=offset)
@@ -106,7 +107,7 @@ async def arbitration_queue(caller: CallerDep, app: AppDep,
 
 
 @router.get("/arbitration/cases/{dispute_id}", tags=["arbitration"])
-async def arbitration_case(dispute_id: int, caller: CallerDep, app: AppDep) -> dict:
+async def arbitration_case(dispute_id: PathId, caller: CallerDep, app: AppDep) -> dict:
     """The case file: the dispute with its timeline and deadlines, the buyer's risk signals
     (R22) and the seller's rating (R21). Arbitrators only."""
     d, timeline, risk, rating = await arbitration.case_file(app, caller=caller, dispute_id=dispute_id)
@@ -117,7 +118,7 @@ async def arbitration_case(dispute_id: int, caller: CallerDep, app: AppDep) -> d
 
 @router.get("/arbitration/alerts", tags=["arbitration"])
 async def staff_alerts(caller: CallerDep, app: AppDep, kind: str | None = None,
-                       before_id: int | None = None,
+                       before_id: QueryId = None,
                        limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict:
     """What the platform's staff were told, newest first: cases near or past their review
     limit, complaints due or overdue, sellers flagged."""
@@ -150,7 +151,7 @@ async def file_complaint(body: NewComplaint, caller: CallerDep, app: AppDep) -> 
 @router.get("/complaints", tags=["complaints"])
 async def list_complaints(caller: CallerDep, app: AppDep, state: str | None = None,
                           limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                          offset: Annotated[int, Query(ge=0)] = 0) -> dict:
+                          offset: Offset = 0) -> dict:
     """Staff: the complaints queue, open ones first by answer target. A buyer: her own."""
     found = await complaints.list_complaints(app, caller=caller, state=state, limit=limit, offset=offset)
     now = await app.now()
@@ -158,17 +159,17 @@ async def list_complaints(caller: CallerDep, app: AppDep, state: str | None = No
 
 
 @router.get("/complaints/{complaint_id}", tags=["complaints"])
-async def get_complaint(complaint_id: int, caller: CallerDep, app: AppDep) -> dict:
+async def get_complaint(complaint_id: PathId, caller: CallerDep, app: AppDep) -> dict:
     return await _complaint(app, caller, complaint_id)
 
 
 @router.post("/complaints/{complaint_id}/answer", tags=["complaints"])
-async def answer(complaint_id: int, body: AnswerBody, caller: CallerDep, app: AppDep) -> dict:
+async def answer(complaint_id: PathId, body: AnswerBody, caller: CallerDep, app: AppDep) -> dict:
     return await _act(app, caller, complaint_id, ComplaintAction.answer, rules.Say(body.message))
 
 
 @router.post("/complaints/{complaint_id}/goodwill-refund", tags=["complaints"])
-async def goodwill_refund(complaint_id: int, body: GoodwillBody, caller: CallerDep, app: AppDep) -> dict:
+async def goodwill_refund(complaint_id: PathId, body: GoodwillBody, caller: CallerDep, app: AppDep) -> dict:
     """A refund paid by the platform (not the seller), through the ledger; it shows in the
     buyer's refunds with its expected dates (R20)."""
     return await _act(app, caller, complaint_id, ComplaintAction.grant_goodwill,
@@ -176,17 +177,17 @@ async def goodwill_refund(complaint_id: int, body: GoodwillBody, caller: CallerD
 
 
 @router.post("/complaints/{complaint_id}/penalty", tags=["complaints"])
-async def penalise_through_complaint(complaint_id: int, body: ComplaintPenaltyBody, caller: CallerDep,
+async def penalise_through_complaint(complaint_id: PathId, body: ComplaintPenaltyBody, caller: CallerDep,
                                      app: AppDep) -> dict:
     return await _act(app, caller, complaint_id, ComplaintAction.penalise_seller,
                       rules.Penalise(body.kind, body.reason))
 
 
 @router.post("/complaints/{complaint_id}/close", tags=["complaints"])
-async def close(complaint_id: int, caller: CallerDep, app: AppDep) -> dict:
+async def close(complaint_id: PathId, caller: CallerDep, app: AppDep) -> dict:
     return await _act(app, caller, complaint_id, ComplaintAction.close)
 
 
 @router.post("/complaints/{complaint_id}/withdraw", tags=["complaints"])
-async def withdraw(complaint_id: int, caller: CallerDep, app: AppDep) -> dict:
+async def withdraw(complaint_id: PathId, caller: CallerDep, app: AppDep) -> dict:
     return await _act(app, caller, complaint_id, ComplaintAction.withdraw)

@@ -323,8 +323,16 @@ def _validate(c: Complaint, action: ComplaintAction, cmd):
     return cmd
 
 
+def check_may_ever(action: ComplaintAction, actor: Actor) -> None:
+    """Permissions before state: 403 for an actor no row lets take this action, in any state."""
+    if actor is not Actor.system and not any(t.action is action and actor in t.actors for t in TRANSITIONS):
+        raise Forbidden("not_your_action", f"As the {actor.value} you cannot "
+                        f"{action.value.replace('_', ' ')} a complaint.")
+
+
 def act(c: Complaint, action: ComplaintAction, actor: Actor, actor_id: int | None, cmd=None, *,
         now: datetime, policy: Policy) -> None:
+    check_may_ever(action, actor)
     rows = [t for t in TRANSITIONS if t.state is c.state and t.action is action]
     if not rows:
         raise Conflict("action_not_allowed", f"'{action.value.replace('_', ' ')}' is not possible now: the "

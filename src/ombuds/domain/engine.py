@@ -119,9 +119,19 @@ def rows_for(d: Dispute, action: Action) -> list[Transition]:
     return [t for t in TRANSITIONS if t.state is d.state and t.action is action]
 
 
+def check_may_ever(action: Action, actor: Actor) -> None:
+    """Permissions before state: an actor whom no row of the table lets take this action (the
+    arbitrator accepting for the seller, the marketplace without On-Behalf-Of, a party
+    reporting a carrier delivery) is refused 403, whatever state the dispute is in."""
+    if actor is not Actor.system and not any(t.action is action and actor in t.actors for t in TRANSITIONS):
+        raise Forbidden("not_your_action",
+                        f"As the {actor.value} you cannot {action.value.replace('_', ' ')} a dispute.")
+
+
 def act(d: Dispute, action: Action, actor: Actor, actor_id: int | None, cmd: c.Command, *,
         now: datetime, policy: Policy) -> None:
     """Apply one action of the table, or raise why it cannot be applied."""
+    check_may_ever(action, actor)
     rows = rows_for(d, action)
     if not rows:
         raise Conflict("action_not_allowed",
@@ -133,6 +143,8 @@ def act(d: Dispute, action: Action, actor: Actor, actor_id: int | None, cmd: c.C
         raise Forbidden("not_your_action",
                         f"As the {actor.value} you cannot {action.value.replace('_', ' ')} this dispute.")
     why_not = rows[0].guard(d, actor, policy) if rows[0].guard else None
+    if isinstance(why_not, DomainError):
+        raise why_not
     if why_not:
         raise Conflict("action_not_allowed", why_not, None, state=d.state.value)
     cmd = _validate(d, action, actor, cmd)

@@ -17,6 +17,7 @@ from enum import StrEnum
 from ombuds.domain import effects as fx
 from ombuds.domain.commands import Command
 from ombuds.domain.disputes import Actor, Dispute, DisputeState as S, ReturnCondition, Resolution
+from ombuds.domain.errors import Conflict
 from ombuds.domain.policy import Policy
 
 
@@ -46,7 +47,8 @@ class Action(StrEnum):
     return_not_confirmed = "return_not_confirmed"
 
 
-Guard = Callable[[Dispute, Actor, Policy], str | None]  # returns why not, or None
+# Returns why not (a message, or the error itself when it has a code of its own), or None.
+Guard = Callable[[Dispute, Actor, Policy], "str | Conflict | None"]
 When = Callable[[Dispute, Actor, Command, Policy], bool]
 Effect = Callable[[Dispute, Actor, Command, datetime, Policy], None]
 
@@ -104,6 +106,15 @@ def _not_replied(d: Dispute, actor: Actor, p: Policy) -> str | None:
     return "You have already replied to this verdict." if replied else None
 
 
+def _appeal_possible(d: Dispute, actor: Actor, p: Policy) -> str | Conflict | None:
+    """R16, R42: only a verdict with an appeal left can be disagreed with; a final one cannot."""
+    if d.appeals_used >= p.appeals:
+        return Conflict("verdict_final", "This verdict is final: it can no longer be disagreed with. "
+                        "Agree to it, or let the reply window pass, and it executes.", None,
+                        state=d.state.value)
+    return _not_replied(d, actor, p)
+
+
 def _is_replacement(d: Dispute, actor: Actor, p: Policy) -> str | None:
     return None if d.agreed_resolution is Resolution.replacement else "Only a replacement is reshipped."
 
@@ -112,14 +123,6 @@ def _is_replacement(d: Dispute, actor: Actor, p: Policy) -> str | None:
 
 def _other_replied(d: Dispute, actor: Actor, cmd: Command, p: Policy) -> bool:
     return (d.seller_reply if actor is Actor.buyer else d.buyer_reply) is not None
-
-
-def _appeal_left(d: Dispute, actor: Actor, cmd: Command, p: Policy) -> bool:
-    return d.appeals_used < p.appeals
-
-
-def _final_and_other_replied(d: Dispute, actor: Actor, cmd: Command, p: Policy) -> bool:
-    return not _appeal_left(d, actor, cmd, p) and _other_replied(d, actor, cmd, p)
 
 
 def _needs_return(d: Dispute, actor: Actor, cmd: Command, p: Policy) -> bool:
@@ -168,13 +171,8 @@ TRANSITIONS: tuple[Transition, ...] = (
       when=_other_replied, rule="R16", doc="both parties agree: the verdict executes"),
     T(S.decided, Action.agree_verdict, PARTIES, S.decided, fx.agree_to_verdict, guard=_not_replied,
       when=_always, rule="R16", doc="one party agrees; waiting for the other"),
-    T(S.decided, Action.disagree_verdict, PARTIES, S.escalated, fx.appeal, guard=_not_replied,
-      when=_appeal_left, rule="R16", doc="a disagreement sends the first verdict back (appeal)"),
-    T(S.decided, Action.disagree_verdict, PARTIES, S.agreed, fx.disagree_and_adopt_verdict,
-      guard=_not_replied, when=_final_and_other_replied, rule="R16",
-      doc="the final verdict executes once both replied"),
-    T(S.decided, Action.disagree_verdict, PARTIES, S.decided, fx.disagree_with_verdict, guard=_not_replied,
-      when=_always, rule="R16", doc="disagreement with a final verdict is recorded"),
+    T(S.decided, Action.disagree_verdict, PARTIES, S.escalated, fx.appeal, guard=_appeal_possible,
+      rule="R16", doc="a disagreement sends the first verdict back (appeal); a final one offers none (R42)"),
     # agreed: transient, executes at once
     T(S.agreed, Action.execute, SYSTEM, S.awaiting_return, fx.nothing, when=_needs_return, rule="R18",
       doc="a return is needed: the buyer ships it back"),

@@ -17,7 +17,13 @@ def parse_duration(text: str) -> timedelta:
     parts = re.findall(r"(\d+)\s*([wdhms])", text.strip().lower())
     if not parts or "".join(f"{n}{u}" for n, u in parts) != re.sub(r"\s+", "", text.strip().lower()):
         raise DomainError("invalid_duration", "Write a duration like 5d, 12h or 1d12h.", "duration")
-    return timedelta(**{_UNITS[u]: int(n) for n, u in parts})
+    try:
+        delta = timedelta(**{_UNITS[u]: int(n) for n, u in parts})
+    except OverflowError:
+        delta = None
+    if delta is None or delta > timedelta(days=36_500):  # R42: bounded, never a 500
+        raise DomainError("duration_too_long", "Advance the clock by at most 100 years at a time.", "duration")
+    return delta
 
 
 async def advance(app: Ombuds, delta: timedelta) -> tuple[datetime, int]:

@@ -84,6 +84,7 @@ async def act(app: Ombuds, *, caller: Caller, complaint_id: int, action: Complai
         if c is None:
             raise NotFound("complaint")
         actor = actor_for(c, caller)
+        rules.check_may_ever(action, actor)  # 403 before any deadline or state (409)
         state = c.state
         fired = rules.fire_due(c, now=now, policy=app.policy)
         if c.state is not state:  # the deadline moved it on first: the person is late

@@ -59,9 +59,49 @@ def _email_sign_in_links(s: Settings) -> timedelta | None:
     return timedelta(hours=policy.email_sign_in_link_hours) if policy.sign_in_links_in_emails else None
 
 
-async def claim_due(app: Ombuds, table: Table, *, now: datetime, limit: int, lease: timedelta) -> list:
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """Rows claimed until ``until`` (real time). ``until`` is also the claim's mark: an update
+    that checks ``claimed_until = until`` touches only rows this claim still holds."""
+
+    rows: list
+    until: datetime
+
+
+async def claim(app: Ombuds, table: Table, *, now: datetime, limit: int, lease: timedelta) -> Claim:
+    """Claim due pending rows of ``table`` for ``lease`` of real time."""
+    until = wall_now() + lease
+    return Claim(await claim_due(app, table, now=now, limit=limit, lease=lease, until=until), until)
+
+
+async def renew(app: Ombuds, table: Table, held: Claim, ids: list[int], lease: timedelta) -> Claim | None:
+    """Extend the lease on ``ids`` if this claim still holds every one of them; None if not."""
+    until = wall_now() + lease
+    async with app.uow() as uow:
+        done = await uow.conn.execute(update(table).where(
+            table.c.id.in_(ids), table.c.claimed_until == held.until, table.c.status == "pending")
+            .values(claimed_until=until))
+        if done.rowcount != len(ids):
+            return None  # some were taken over: leave the rest to whoever holds them
+        await uow.commit()
+    return Claim(held.rows, until)
+
+
+async def release(app: Ombuds, table: Table, held: Claim, ids: list[int]) -> None:
+    """Give back rows this claim still holds, unsent, for the next dispatcher."""
+    if ids:
+        async with app.uow() as uow:
+            await uow.conn.execute(update(table).where(table.c.id.in_(ids), table.c.claimed_until == held.until)
+                                   .values(claimed_until=None))
+            await uow.commit()
+
+
+async def claim_due(app: Ombuds, table: Table, *, now: datetime, limit: int, lease: timedelta,
+                    until: datetime | None = None) -> list:
     """Claim due pending rows of ``table`` for ``lease`` of real time; returns the rows."""
     wall = wall_now()
+    until = until or wall + lease
     async with app.uow() as uow:
         q = (select(table).where(table.c.status == "pending", table.c.next_attempt_at <= now,
                                  or_(table.c.claimed_until.is_(None), table.c.claimed_until < wall))
@@ -71,6 +111,6 @@ async def claim_due(app: Ombuds, table: Table, *, now: datetime, limit: int, lea
         rows = (await uow.conn.execute(q)).all()
         if rows:
             await uow.conn.execute(update(table).where(table.c.id.in_([r.id for r in rows]))
-                                   .values(claimed_until=wall + lease))
+                                   .values(claimed_until=until))
             await uow.commit()
     return rows

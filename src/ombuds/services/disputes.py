@@ -92,6 +92,7 @@ async def act(app: Ombuds, *, caller: Caller, dispute_id: int, action: Action,
     async with app.uow() as uow:
         d = await load_visible(uow.repo, dispute_id, caller)
         actor = actor_for(d, caller)
+        engine.check_may_ever(action, actor)  # 403 before any deadline or state (409)
         passed_at, state = d.deadline_at, d.state
         fired = engine.fire_due(d, now=now, policy=app.policy)
         if d.state is not state:  # a deadline moved the dispute on: the person's action is late

@@ -6,18 +6,20 @@ from __future__ import annotations
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
+from datetime import timedelta
 
 import structlog
 from sqlalchemy import desc, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ombuds.adapters.smtp import SmtpMailer
+from ombuds.adapters.clock import wall_now
+from ombuds.adapters.smtp import NOT_SENT, SmtpMailer
 from ombuds.domain.errors import NotFound
 from ombuds.domain.time_zones import zone
 from ombuds.emails.notices import Change, OutboxEvent, Recipient, audience, changes, compose, parties
 from ombuds.services import sign_in_links
 from ombuds.services.context import Ombuds
-from ombuds.services.delivery import DispatchConfig, claim_due
+from ombuds.services.delivery import DispatchConfig, claim, release, renew
 from ombuds.store.tables import orders, outbox, users
 from ombuds.store.tables_notify import mail_messages as mm
 
@@ -109,26 +111,63 @@ def as_email(row, config: DispatchConfig) -> EmailMessage:
 
 
 async def send_due(app: Ombuds, config: DispatchConfig) -> int:
-    """Send one batch of due e-mails over SMTP; failures are retried with backoff."""
+    """Send one claim of due e-mails over SMTP; failures are retried with backoff (R36).
+
+    In normal operation no e-mail is sent twice: a claim is sized to its lease (each message
+    may take up to the SMTP timeout), the lease is renewed before it could run out under a
+    message, each result is recorded as soon as the server answers, and a message whose claim
+    was lost is not sent. A crash repeats at most the message in flight, after its lease.
+    """
     now = await app.now()
-    rows = await claim_due(app, mm, now=now, limit=config.batch, lease=config.lease)
+    per_message = timedelta(seconds=config.smtp.timeout)
+    limit = max(1, min(config.batch, int(config.lease / per_message)))
+    held = await claim(app, mm, now=now, limit=limit, lease=config.lease)
+    rows = held.rows
     if not rows:
         return 0
-    errors = await SmtpMailer(config.smtp).send([as_email(r, config) for r in rows])
+
+    async def before_each(i: int) -> bool:
+        nonlocal held
+        if wall_now() + per_message < held.until:
+            return True
+        renewed = await renew(app, mm, held, [r.id for r in rows[i:]], config.lease)
+        if renewed is None:
+            log.warning("mail_claim_lost", first=rows[i].id)
+            return False
+        held = renewed
+        return True
+
+    recorded: set[int] = set()
+
+    async def after_each(i: int, error: str | None) -> None:
+        await _record(app, rows[i], error, now=now, config=config)
+        recorded.add(i)
+
+    results = await SmtpMailer(config.smtp).send([as_email(r, config) for r in rows],
+                                                 before_each=before_each, after_each=after_each)
+    # Not sent because the claim was lost: give back what this claim still holds. Not tried
+    # because the server could not be reached or went away: a failed try, retried with backoff.
+    await release(app, mm, held, [r.id for r, result in zip(rows, results) if result is NOT_SENT])
+    for i, (row, result) in enumerate(zip(rows, results)):
+        if i not in recorded and result is not NOT_SENT:
+            await _record(app, row, result, now=now, config=config)
+    return sum(1 for result in results if result is not NOT_SENT)
+
+
+async def _record(app: Ombuds, row, error: str | None, *, now, config: DispatchConfig) -> None:
+    """One message's result, in its own transaction, as soon as the server has answered."""
+    attempts = row.attempts + 1
+    if error is None:
+        values = {"status": SENT, "sent_at": now, "next_attempt_at": None}
+    elif attempts >= config.max_attempts:
+        values = {"status": FAILED, "next_attempt_at": None, "last_error": error}
+        log.warning("mail_gave_up", message=row.id, to=row.to_address, error=error)
+    else:
+        values = {"next_attempt_at": now + config.retry_delay(attempts), "last_error": error}
     async with app.uow() as uow:
-        for row, error in zip(rows, errors):
-            attempts = row.attempts + 1
-            if error is None:
-                values = {"status": SENT, "sent_at": now, "next_attempt_at": None}
-            elif attempts >= config.max_attempts:
-                values = {"status": FAILED, "next_attempt_at": None, "last_error": error}
-                log.warning("mail_gave_up", message=row.id, to=row.to_address, error=error)
-            else:
-                values = {"next_attempt_at": now + config.retry_delay(attempts), "last_error": error}
-            await uow.conn.execute(update(mm).where(mm.c.id == row.id, mm.c.status == PENDING)
-                                   .values(attempts=attempts, claimed_until=None, **values))
+        await uow.conn.execute(update(mm).where(mm.c.id == row.id, mm.c.status == PENDING)
+                               .values(attempts=attempts, claimed_until=None, **values))
         await uow.commit()
-    return len(rows)
 
 
 # The local mailbox (no SMTP server configured) ----------------------------------------
