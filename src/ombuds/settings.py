@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     # E-mail (R23). No SMTP host: messages go to the local mailbox shown at /mailbox.
     smtp_host: str = ""
     mailbox_page: bool = False  # serve /mailbox without SMTP outside the demo (it has no sign-in)
+    metrics_token: str = ""  # when set, GET /metrics needs "Authorization: Bearer <it>"
     smtp_port: int = 587
     smtp_user: str = ""
     smtp_password: str = ""

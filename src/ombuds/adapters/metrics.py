@@ -6,6 +6,7 @@ process); nothing here is state another process needs.
 
 from __future__ import annotations
 
+import hmac
 import time
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
@@ -47,3 +48,11 @@ class MetricsMiddleware:
 
 def exposition() -> tuple[bytes, str]:
     return generate_latest(), CONTENT_TYPE_LATEST
+
+
+def allowed(authorization: str | None, token: str) -> bool:
+    """``/metrics`` is open when no token is set; otherwise it needs ``Bearer <token>``."""
+    if not token:
+        return True
+    scheme, _, sent = (authorization or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(sent.encode(), token.encode())

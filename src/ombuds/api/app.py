@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ombuds import __version__
@@ -25,10 +25,13 @@ from ombuds.api.responses import FastJSONResponse as ORJSONResponse
 from ombuds.services.context import Ombuds
 from ombuds.settings import Settings
 from ombuds.store.db import make_engine
+from ombuds.store.request_transaction import RequestScopedEngine
 
 
 def build_ombuds(settings: Settings) -> Ombuds:
-    engine = make_engine(settings.database_url, pool_size=settings.pool_size)
+    # R35: inside a request sent with an Idempotency-Key, every connection is a view of that
+    # request's one transaction (store/request_transaction.py); elsewhere the plain engine.
+    engine = RequestScopedEngine(make_engine(settings.database_url, pool_size=settings.pool_size))
     clock = ManualClock(engine, settings.clock_start) if settings.clock == "manual" else WallClock()
     return Ombuds(engine=engine, clock=clock, policy=settings.load_policy(),
                   payments=payment_provider(settings))
@@ -76,7 +79,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware)
 
     @app.get("/metrics", include_in_schema=False)
-    async def prometheus_metrics() -> Response:
+    async def prometheus_metrics(request: Request) -> Response:
+        if not metrics.allowed(request.headers.get("authorization"), settings.metrics_token):
+            return ORJSONResponse({"code": "unauthorized", "field": "authorization",
+                                   "message": "Send 'Authorization: Bearer <OMBUDS_METRICS_TOKEN>'."},
+                                  status_code=401, headers={"WWW-Authenticate": "Bearer"})
         body, content_type = metrics.exposition()
         return Response(body, media_type=content_type)
 

@@ -10,11 +10,11 @@ from ombuds.api import schemas
 from ombuds.api.schemas import PathId, QueryId
 from ombuds.api.auth import app_state, get_caller
 from ombuds.api.views import order_view
-from ombuds.domain.errors import Forbidden
-from ombuds.services import accounts, orders, queries
+from ombuds.domain.errors import Forbidden, NotFound
+from ombuds.services import accounts, orders, queries, web_sessions
 from ombuds.services.context import Caller, Ombuds
 from ombuds.services import users
-from ombuds.services.users import create_user
+from ombuds.services.users import caller_for_user, create_user
 
 router = APIRouter(prefix="/api/v1")
 CallerDep = Annotated[Caller, Depends(get_caller)]
@@ -40,12 +40,23 @@ async def set_password(user_id: PathId, body: schemas.NewPassword, caller: Calle
 
 
 @router.put("/users/{user_id}/time-zone", tags=["users"])
-async def set_time_zone(user_id: int, body: schemas.TimeZoneBody, caller: CallerDep, app: AppDep) -> dict:
+async def set_time_zone(user_id: PathId, body: schemas.TimeZoneBody, caller: CallerDep, app: AppDep) -> dict:
     """R33: the zone a user's pages and e-mails show times in (marketplace key); null resets it
     to the main zone of the user's country."""
     if not caller.is_platform:
         raise Forbidden("marketplace_only", "Only the marketplace changes a user's time zone.")
     return {"user_id": user_id, "time_zone": await users.set_time_zone(app, user_id=user_id, time_zone=body.time_zone)}
+
+
+@router.post("/users/{user_id}/sessions/end", tags=["users"])
+async def end_sessions(user_id: PathId, caller: CallerDep, app: AppDep) -> dict:
+    """End every web session of a user, on every device (marketplace key), e.g. after an
+    account was compromised. Their next page asks them to sign in again."""
+    if not caller.is_platform:
+        raise Forbidden("marketplace_only", "Only the marketplace ends a user's sessions.")
+    if await caller_for_user(app, user_id) is None:
+        raise NotFound("user")
+    return {"user_id": user_id, "sessions_ended": await web_sessions.end_all(app, user_id=user_id)}
 
 
 @router.get("/me", tags=["users"])

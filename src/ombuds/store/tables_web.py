@@ -8,7 +8,7 @@ pages read, so this module adds nothing to that table's definition.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, String, Table, column, table
+from sqlalchemy import Column, ForeignKey, String, Table, column, table
 
 from ombuds.store.tables import metadata
 from ombuds.store.types import Id, Json, UtcDateTime
@@ -40,4 +40,14 @@ page_drafts = Table(
     Column("user_id", Id),  # who was signed in when it was sent, if anyone still was
     Column("fields", Json, nullable=False),  # name → text; never files, never the CSRF token
     Column("created_at", UtcDateTime, nullable=False),
+)
+
+web_sessions = Table(
+    "web_sessions", metadata,
+    # One row per signed-in browser session (migration 0010): ending it ends the session
+    # everywhere its cookie is used. The cookie holds the session's id; this is its SHA-256.
+    Column("id", String(64), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False, index=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime),
 )

@@ -21,6 +21,7 @@ from ombuds.domain.errors import DomainError
 from ombuds.domain.time_zones import main_zone
 from ombuds.services.context import Caller, Ombuds
 from ombuds.web import drafts, labels, words, words_tracking
+from ombuds.services import web_sessions
 from ombuds.services.accounts import WebUser, get_user
 from ombuds.web.i18n import N_, LANGUAGE_NAMES, Formatter, formatter, from_accept_language, pick_language
 from ombuds.web.sessions import CSRF_FIELD, CSRF_HEADER, Session
@@ -191,10 +192,12 @@ async def get_page(request: Request) -> Page:
     user = None
     if session.get("uid"):
         user = await get_user(ombuds, session["uid"])
-        if user is None or session.get("mark") != user.session_mark:
+        if (user is None or session.get("mark") != user.session_mark
+                or not await web_sessions.alive(ombuds, session_id=session.get("sid"), user_id=user.id)):
             user = None
             session.pop("uid")
             session.pop("mark")
+            session.pop("sid")
     lang = pick_language(request.cookies.get(LANG_COOKIE), user.language if user else None,
                          from_accept_language(request.headers.get("accept-language")))
     return Page(request, ombuds, session, user, lang, await ombuds.now())

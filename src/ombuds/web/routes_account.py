@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 
 from ombuds.domain.errors import DomainError
 from ombuds.services import clock as clock_service
-from ombuds.services import accounts, users
+from ombuds.services import accounts, users, web_sessions
 from ombuds.domain.time_zones import known_zones, main_zone
 from ombuds.web import policy_page
 from ombuds.web.i18n import LANGUAGES
@@ -54,7 +54,7 @@ async def signin(page: PageDep):
         people = await accounts.demo_people(page.app) if page.demo else []
         return page.render("signin.html", status=401, next=safe_next(page.field("next"), ""), people=people,
                            email=email, error=page._("That e-mail and password do not match an account."))
-    return _signed_in(page, user)
+    return await _signed_in(page, user)
 
 
 @router.post("/signin/demo")
@@ -66,21 +66,23 @@ async def signin_demo(page: PageDep):
     user = await accounts.get_user(page.app, int(user_id)) if user_id.isdigit() else None
     if user is None:
         return page.not_found()
-    return _signed_in(page, user)
+    return await _signed_in(page, user)
 
 
-def _signed_in(page, user) -> RedirectResponse:
+async def _signed_in(page, user) -> RedirectResponse:
     draft = page.session.get("draft")  # what they typed when their last session ended (web.drafts)
     page.session.clear()  # a new session: no fixation, a new CSRF token
     if draft:
         page.session["draft"] = draft
     page.session["uid"] = user.id
     page.session["mark"] = user.session_mark
+    page.session["sid"] = await web_sessions.start(page.app, user_id=user.id)  # ends on sign-out
     return page.redirect(safe_next(page.field("next"), HOMES.get(user.role, "/orders")))
 
 
 @router.post("/signout")
 async def signout(page: PageDep):
+    await web_sessions.end(page.app, session_id=page.session.get("sid"))  # everywhere its cookie is used
     page.session.clear()
     return page.redirect("/signin")
 
