@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.ombuds = ombuds
     app.state.settings = settings
     errors.install(app)
+    errors.document_errors(app)
     for routes in (routes_orders, routes_disputes, routes_money, routes_system,
                    routes_notifications, routes_trust, routes_sign_in,
                    routes_tracking, routes_case_file, routes_dashboard, routes_stripe):  # notifications: webhooks API, /mailbox

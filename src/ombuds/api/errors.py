@@ -48,6 +48,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):
+        if exc.status_code == 400:  # a body that cannot be parsed (not UTF-8, broken multipart)
+            return ORJSONResponse(error_body("invalid_request", "The request body cannot be read: "
+                                             f"{exc.detail}.", None), status_code=422)
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
         return ORJSONResponse(error_body(codes.get(exc.status_code, "http_error"), str(exc.detail)),
                               status_code=exc.status_code, headers=getattr(exc, "headers", None))
@@ -75,3 +78,52 @@ class RefuseNulCharacters:
 
 def _has_nul(raw: bytes) -> bool:
     return b"\x00" in raw or b"%00" in raw.lower()
+
+
+PUBLIC = {"/api/v1/policy", "/api/v1/lifecycle", "/api/v1/clock", "/api/v1/evidence/limits"}
+_WHY = {401: "No token, or not a valid one.", 403: "The caller may never do this.",
+        404: "No such thing, or not the caller's (an id that cannot exist too).",
+        409: "The thing has moved on; the body says where it is now.",
+        412: "If-Match named a version the thing has moved on from.",
+        413: "The file is larger than evidence may be.", 415: "The file is not an accepted type.",
+        422: "The request is wrong: the body says which field and why.",
+        503: "The change could not be saved (a keyed request): send it again with the same key."}
+ERROR_SCHEMA = {"type": "object", "required": ["code", "message", "field"], "additionalProperties": True,
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                               "field": {"anyOf": [{"type": "string"}, {"type": "null"}]}}}
+
+
+def statuses_of(path: str, method: str) -> set[int]:
+    """The error statuses an operation can answer, by what it is: every one is documented."""
+    if path in PUBLIC:
+        return {422} if method != "get" else set()
+    found = {401, 403, 422}
+    if "{" in path:
+        found.add(404)
+    if method in ("post", "put", "patch", "delete"):
+        found |= {404, 409, 503}
+    if path.endswith("/evidence") and method == "post":
+        found |= {413, 415}
+    return found
+
+
+def document_errors(app: FastAPI) -> None:
+    """Every status an operation really answers is in the OpenAPI description, with the error
+    body's schema (FastAPI alone lists only success and its own 422 shape)."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        body = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                responses = operation.setdefault("responses", {})
+                for status in sorted(statuses_of(path, method)):
+                    responses[str(status)] = {"description": _WHY[status], "content": body}
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi
