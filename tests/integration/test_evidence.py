@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+import struct
 from datetime import timedelta
 from pathlib import Path
 
 import boto3
+import pikepdf
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
@@ -103,8 +105,10 @@ def test_r10_every_accepted_type_is_taken_stored_by_its_hash_and_shown_to_the_ot
         served = market.client.get(added["file_url"], headers=reader.headers)
         assert served.status_code == 200
         assert served.headers["x-content-type-options"] == "nosniff"
-        if kind != "photo":
-            assert served.content == data
+        if kind == "video":
+            assert served.content == data  # nothing in these to remove
+        if kind == "document":  # served without its information dictionary (R10)
+            assert served.content.startswith(b"%PDF") and "/Info" not in pikepdf.open(io.BytesIO(served.content)).trailer
     if kind == "photo":
         assert added["width"] and added["height"]
         thumb = market.client.get(added["thumbnail_url"], headers=seller.headers)
@@ -394,3 +398,55 @@ def test_r10_s3_backend_round_trip(database_url, policy_file, s3_endpoint, bucke
         upload(buyer, d["id"], "bomb.png", files.bomb(), expect=422)
         assert len(objects(s3, name)) == 4  # refusals leave nothing in the bucket
         assert not (tmp_path / "unused").exists()
+
+
+# R10: location and other metadata inside videos and PDFs -----------------------------------
+
+def _quicktime_with_location() -> bytes:
+    box = files._box
+    xyz = box(b"\xa9xyz", struct.pack(">HH", 17, 0) + b"+55.7558+037.6173/")
+    keys = box(b"keys", b"\0\0\0\0" + struct.pack(">I", 1) + box(b"mdta", b"com.apple.quicktime.location.ISO6709"))
+    mvhd = box(b"mvhd", bytes(100))
+    stco = box(b"stco", bytes(4) + struct.pack(">II", 1, 4242))
+    trak = box(b"trak", box(b"tkhd", bytes(84)) + box(b"mdia", box(b"minf", box(b"stbl", stco)))
+               + box(b"udta", box(b"\xa9day", b"2026-03-01")))
+    moov = box(b"moov", mvhd + trak + box(b"udta", xyz) + box(b"meta", bytes(4) + keys))
+    ftyp = box(b"ftyp", b"qt  " + struct.pack(">I", 0x200) + b"qt  ")
+    return ftyp + moov + box(b"mdat", bytes(2048))
+
+
+def test_r10_a_video_is_served_without_its_location_and_plays_as_before(market, people, dispute):
+    buyer, seller, arbitrator = people
+    data = _quicktime_with_location()
+    added = upload(buyer, dispute["id"], "IMG_0003.MOV", data, content_type="video/quicktime")
+    served = market.client.get(added["file_url"], headers=seller.headers).content
+
+    assert added["sha256"] == sha256(data) and added["size"] == len(data)  # the original, kept
+    assert len(served) == len(data)  # nothing moved: the samples' offsets still hold
+    assert b"+55.7558" not in served and b"ISO6709" not in served and b"2026-03-01" not in served
+    assert served.count(b"free") == 3 and struct.pack(">II", 1, 4242) in served
+    assert served[-2048:] == data[-2048:]
+    staff = arbitrator.get(f"/disputes/{dispute['id']}/evidence")["items"][0]
+    assert staff["gps_removed"] is True and staff["served_sha256"] == sha256(served)
+
+
+def test_r10_a_pdf_is_served_without_its_author_dates_or_xmp(market, people, dispute):
+    buyer, seller, _ = people
+    document = pikepdf.new()
+    document.add_blank_page()
+    document.docinfo["/Author"] = "Olga Petrova"
+    document.docinfo["/CreationDate"] = "D:20260301120000+03'00'"
+    with document.open_metadata() as xmp:
+        xmp["dc:creator"] = ["Olga Petrova"]
+    raw = io.BytesIO()
+    document.save(raw)
+    data = raw.getvalue()
+    assert b"Olga Petrova" in data
+
+    added = upload(buyer, dispute["id"], "receipt.pdf", data, content_type="application/pdf")
+    served = market.client.get(added["file_url"], headers=seller.headers).content
+
+    assert b"Olga Petrova" not in served
+    with pikepdf.open(io.BytesIO(served)) as cleaned:
+        assert "/Info" not in cleaned.trailer and "/Metadata" not in cleaned.Root
+        assert len(cleaned.pages) == 1

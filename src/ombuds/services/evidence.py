@@ -22,13 +22,14 @@ from anyio import to_thread
 from sqlalchemy import func, insert, or_, select, union
 
 from ombuds.adapters.images import inspect_photo
+from ombuds.adapters.metadata import Cleaned, strip_pdf, strip_video
 from ombuds.adapters.media import HEAD_BYTES, KNOWN_EXTENSIONS, sniff
 from ombuds.adapters.storage import EvidenceStore, sha256_of
 from ombuds.domain import engine
 from ombuds.domain import evidence as rules
 from ombuds.domain import evidence_guidance as guidance
 from ombuds.domain.disputes import Actor, Dispute
-from ombuds.domain.errors import NotFound
+from ombuds.domain.errors import DomainError, NotFound
 from ombuds.domain.policy import Policy
 from ombuds.services.context import Caller, Ombuds
 from ombuds.services.disputes import load_visible
@@ -139,7 +140,12 @@ def _inspect(upload: Upload, policy: Policy, max_image_pixels: int) -> _Inspecte
     sha256 = sha256_of(f)
     original = _Blob(sha256, f, accepted.media_type)
     if accepted.kind is not rules.Kind.photo:
-        return _Inspected(accepted, name, size, sha256, sha256, accepted.media_type, [original])
+        cleaned = _without_metadata(f, accepted.media_type)
+        if cleaned is None or not cleaned.removed:
+            return _Inspected(accepted, name, size, sha256, sha256, accepted.media_type, [original])
+        served = _Blob(sha256_of(cleaned.data), cleaned.data, accepted.media_type)
+        return _Inspected(accepted, name, size, sha256, served.sha256, accepted.media_type, [original, served],
+                          had_gps=cleaned.had_location)
     f.seek(0)
     photo = inspect_photo(f, accepted.media_type, max_pixels=max_image_pixels)  # read in its turn
     served = _Blob(sha256_of(photo.served), photo.served, photo.served_media_type)
@@ -148,6 +154,19 @@ def _inspect(upload: Upload, policy: Policy, max_image_pixels: int) -> _Inspecte
                       [original, served, thumbnail], thumbnail_sha256=thumbnail.sha256,
                       width=photo.width, height=photo.height, captured_at=photo.captured_at,
                       had_gps=photo.had_gps, phash=photo.phash)
+
+
+def _without_metadata(f, media_type: str) -> Cleaned | None:
+    """R10: the served copy of a video or a PDF, without location or other metadata."""
+    if media_type in ("video/mp4", "video/quicktime", "video/x-m4v"):
+        return strip_video(f)
+    if media_type == "application/pdf":
+        try:
+            return strip_pdf(f)
+        except Exception as exc:  # pikepdf cannot read it: it is no PDF a reader could open
+            raise DomainError("document_unreadable", "This PDF could not be read: the file is damaged or "
+                              "incomplete. Export it again.", "file") from exc
+    return None
 
 
 def _bands(phash: str) -> list[int]:

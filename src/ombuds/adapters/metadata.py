@@ -1,0 +1,106 @@
+"""R10: what others are served of a video or a PDF carries no location or other metadata.
+
+Photos are re-encoded without metadata (``adapters/images.py``). Videos and PDFs are served
+as a cleaned copy; the original is kept as uploaded, for its hash.
+
+- **MP4 and QuickTime (MOV, M4V)**: metadata lives in boxes of its own: ``udta`` (QuickTime's
+  ``©xyz`` location, ``©day``, ``©mak``, ``©mod``…), ``meta`` (the ``keys``/``ilst`` pairs
+  phones write, ``com.apple.quicktime.location.ISO6709`` among them) and ``uuid`` (XMP),
+  in the movie and in each track. Each is turned into a ``free`` box of the same size with
+  its payload zeroed: no other byte moves, so the sample offsets (``stco``/``co64``) stay
+  right and the video plays as before. No library does this for QuickTime's boxes (mutagen
+  edits iTunes-style ``ilst`` tags only), and ffmpeg is a program, not a library; the box
+  format is simple and stable (ISO/IEC 14496-12), so it is done here, in place, on a copy.
+- **PDF**: pikepdf (qpdf) drops the document information dictionary (author, creator,
+  producer, dates) and every XMP ``/Metadata`` stream (of the document, its pages and the
+  images on them), then writes the file again.
+- **WebM**: served as uploaded (its tags are rare and hold no location): said in evidence.md.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import struct
+import tempfile
+from dataclasses import dataclass
+from typing import BinaryIO
+
+CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"edts"}
+METADATA = {b"udta", b"meta", b"uuid"}
+LOCATION_MARKERS = (b"\xa9xyz", b"location.ISO6709", b"GPSCoordinates", b"exif:GPS")
+
+
+@dataclass(frozen=True, slots=True)
+class Cleaned:
+    data: BinaryIO  # the copy to serve, positioned at 0
+    removed: int  # how many metadata boxes or objects were removed
+    had_location: bool
+
+
+def strip_video(source: BinaryIO) -> Cleaned:
+    """A copy of an MP4/QuickTime file with its metadata boxes blanked into ``free`` boxes."""
+    source.seek(0)
+    copy = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
+    shutil.copyfileobj(source, copy)
+    end = copy.seek(0, 2)
+    found = _blank_boxes(copy, 0, end)
+    had_location = False
+    for offset, size in found:
+        copy.seek(offset + 8)
+        payload = copy.read(size - 8)
+        had_location = had_location or any(m in payload for m in LOCATION_MARKERS)
+        copy.seek(offset + 4)
+        copy.write(b"free")
+        copy.write(bytes(size - 8))
+    copy.seek(0)
+    return Cleaned(copy, len(found), had_location)
+
+
+def _blank_boxes(f: BinaryIO, start: int, end: int) -> list[tuple[int, int]]:
+    """(offset, size) of each metadata box between ``start`` and ``end``, descending into the
+    movie and its tracks. A box that does not parse ends the walk (the rest is left as is)."""
+    found: list[tuple[int, int]] = []
+    offset = start
+    while offset + 8 <= end:
+        f.seek(offset)
+        header = f.read(8)
+        size, kind = struct.unpack(">I4s", header)
+        header_size = 8
+        if size == 1:
+            size = struct.unpack(">Q", f.read(8))[0]
+            header_size = 16
+        elif size == 0:
+            size = end - offset
+        if size < header_size or offset + size > end:
+            break
+        if kind in METADATA and header_size == 8:
+            found.append((offset, size))
+        elif kind in CONTAINERS:
+            found += _blank_boxes(f, offset + header_size, offset + size)
+        offset += size
+    return found
+
+
+def strip_pdf(source: BinaryIO) -> Cleaned:
+    """A copy of a PDF without its information dictionary and XMP metadata streams."""
+    import pikepdf
+
+    source.seek(0)
+    removed = 0
+    had_location = False
+    with pikepdf.open(io.BytesIO(source.read())) as pdf:
+        if "/Info" in pdf.trailer:
+            del pdf.trailer["/Info"]
+            removed += 1
+        for obj in pdf.objects:
+            if isinstance(obj, (pikepdf.Dictionary, pikepdf.Stream)) and "/Metadata" in obj:
+                meta = obj.get("/Metadata")
+                if isinstance(meta, pikepdf.Stream):
+                    had_location = had_location or any(m in meta.read_bytes() for m in LOCATION_MARKERS)
+                del obj["/Metadata"]
+                removed += 1
+        out = io.BytesIO()
+        pdf.save(out, fix_metadata_version=False, deterministic_id=True)
+    out.seek(0)
+    return Cleaned(out, removed, had_location)
