@@ -40,6 +40,7 @@ EXPECTED: dict[str, str] = {
     "POST /api/v1/users": MARKETPLACE,
     "POST /api/v1/users/{user_id}/password": MARKETPLACE,
     "POST /api/v1/users/{user_id}/sessions/end": MARKETPLACE,
+    "PUT /api/v1/users/{user_id}/time-zone": MARKETPLACE,
     "POST /api/v1/users/{user_id}/sign-in-links": MARKETPLACE,
     "GET /api/v1/me": SIGNED_IN,
     "POST /api/v1/orders": MARKETPLACE,
@@ -114,6 +115,7 @@ EXPECTED: dict[str, str] = {
 BODIES: dict[str, dict] = {
     "POST /api/v1/users": {"name": "Lena", "email": "lena-{n}@example.test", "role": "buyer", "country": "CZ"},
     "POST /api/v1/users/{user_id}/password": {"password": "correct horse battery"},
+    "PUT /api/v1/users/{user_id}/time-zone": {"time_zone": "Europe/Prague"},
     "POST /api/v1/users/{user_id}/sign-in-links": {},
     "POST /api/v1/orders": {"buyer_id": "{buyer_id}", "seller_id": "{seller_id}", "currency": "USD",
                             "payment_method": "visa", "lines": [{"title": "Clips", "unit_price": 100, "quantity": 1}]},
@@ -231,7 +233,7 @@ def test_each_caller_gets_what_the_matrix_says(world_app, operation):
         kwargs = {"headers": _headers(who, world["people"])}
         if path.endswith("/evidence") and method == "POST":
             kwargs["files"] = {"file": ("unboxing.jpg", jpeg(seed=5), "image/jpeg")}
-        elif method != "GET" and method != "DELETE":
+        elif method not in ("GET", "DELETE"):
             kwargs["json"] = _fill(BODIES.get(operation, {}), world["ids"])
         got = world_app.request(method, url, **kwargs).status_code
         want = expected[who]

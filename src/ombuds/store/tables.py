@@ -243,7 +243,7 @@ idempotency_keys = Table(
     Column("status_code", Integer),
     Column("response_body", Text),
     Column("created_at", UtcDateTime, nullable=False),
-    Column("response_headers", Json),  # content-type, ETag, Location of the answer (migration 0010)
+    Column("response_headers", Json),  # content-type, ETag, Location of the answer (migration 0011)
     UniqueConstraint("principal", "key"),
     Index("ix_idempotency_keys_created_at", "created_at"),  # kept 24 h (R35)
 )
