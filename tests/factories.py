@@ -53,7 +53,9 @@ class Person:
         return self.post(f"/disputes/{dispute_id}/proposals", body, expect=expect)
 
     def accept(self, dispute_id: int, expect: int | None = 200):
-        return self.post(f"/disputes/{dispute_id}/accept", expect=expect)
+        # R34: accepting names the proposal on the table, as this person reads it now
+        proposal_id = self.dispute(dispute_id)["proposal"]["id"]
+        return self.post(f"/disputes/{dispute_id}/accept", {"proposal_id": proposal_id}, expect=expect)
 
     def reject(self, dispute_id: int, message: str = "The parcel was complete when it left.",
                expect: int | None = 200):
@@ -179,7 +181,7 @@ class Marketplace:
         order = order or self.order(buyer, seller)
         d = self.open_dispute(buyer, order, reason="not_as_described", resolution=resolution,
                               amount=amount, description="The colour is not the one described.")
-        return seller.post(f"/disputes/{d['id']}/accept")
+        return seller.accept(d["id"])
 
     def return_in_transit(self, buyer: Person, seller: Person, order: dict | None = None, *,
                           resolution: str = "return_and_refund", amount: int | None = None) -> dict:

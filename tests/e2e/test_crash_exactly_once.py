@@ -196,7 +196,8 @@ def test_sigkilled_server_and_workers_apply_each_keyed_request_once_and_deliver_
                     f"dispute-{i}", 201, token=buyer["token"])
                 dispute_ids.append(d["id"])
                 if i % 2 == 0:
-                    client.write(f"/disputes/{d['id']}/accept", None, f"accept-{i}", token=seller["token"])
+                    client.write(f"/disputes/{d['id']}/accept", {"proposal_id": d["proposal"]["id"]}, f"accept-{i}",
+                                 token=seller["token"])
             # Six days later the seller's silence decides the other half (R12), applied by the
             # workers while they are still being killed.
             db = _db(postgres_url)

@@ -57,9 +57,9 @@ def test_errors_are_json_with_code_message_and_field(market, pair):
 def test_a_state_conflict_is_409_and_says_where_the_dispute_is(market, pair):
     buyer, seller = pair
     d = market.open_dispute(buyer, market.order(buyer, seller))
-    seller.post(f"/disputes/{d['id']}/accept")
+    seller.post(f"/disputes/{d['id']}/accept", {"proposal_id": d["proposal"]["id"]})
 
-    again = seller.post(f"/disputes/{d['id']}/accept", expect=None)
+    again = seller.post(f"/disputes/{d['id']}/accept", {"proposal_id": d["proposal"]["id"]}, expect=None)
 
     body = assert_error(again, 409, "action_not_allowed")
     assert body["state"] == "closed" and body["allowed_actions"] == []
@@ -88,7 +88,7 @@ def test_an_action_after_a_deadline_passed_but_before_any_sweep_names_the_deadli
     seen = buyer.dispute(d["id"])  # a reader already sees the dispute as it stands now
     assert seen["state"] == "closed" and seen["allowed_actions"] == []
 
-    late = seller.post(f"/disputes/{d['id']}/accept", expect=None)
+    late = seller.post(f"/disputes/{d['id']}/accept", {"proposal_id": d["proposal"]["id"]}, expect=None)
 
     body = assert_error(late, 409, "deadline_passed")
     assert body["deadline"] == "respond_by" and "respond_by" in body["message"]
@@ -105,9 +105,9 @@ def test_the_deadline_passed_answer_is_given_once_then_the_dispute_is_simply_clo
     buyer, seller = pair
     d = market.open_dispute(buyer, market.order(buyer, seller))
     market.set_clock_without_sweeping(at(d["deadline"]["at"]))  # due this very second
-    seller.post(f"/disputes/{d['id']}/accept", expect=409)
+    seller.post(f"/disputes/{d['id']}/accept", {"proposal_id": d["proposal"]["id"]}, expect=409)
 
-    again = seller.post(f"/disputes/{d['id']}/accept", expect=None)
+    again = seller.post(f"/disputes/{d['id']}/accept", {"proposal_id": d["proposal"]["id"]}, expect=None)
 
     assert assert_error(again, 409, "action_not_allowed")["state"] == "closed"
     assert len(market.platform.get("/refunds")["items"]) == 1
@@ -139,7 +139,7 @@ def test_a_stranger_cannot_act_on_another_buyers_order_or_dispute(market, pair):
     stranger, other_seller = market.buyer(), market.seller()
 
     assert_error(stranger.post(f"/disputes/{d['id']}/withdraw", expect=None), 404, "dispute_not_found")
-    assert_error(other_seller.post(f"/disputes/{d['id']}/accept", expect=None), 404, "dispute_not_found")
+    assert_error(other_seller.post(f"/disputes/{d['id']}/accept", {"proposal_id": d["proposal"]["id"]}, expect=None), 404, "dispute_not_found")
     assert_error(market.open_dispute(stranger, order, line=1, expect=404), 404, "order_not_found")
     assert_error(stranger.post(f"/orders/{order['id']}/confirm-receipt", expect=None), 404, "order_not_found")
     assert buyer.dispute(d["id"])["state"] == "awaiting_seller"
@@ -207,8 +207,8 @@ def test_a_replayed_dispute_action_is_not_applied_twice(market, pair):
     d = market.open_dispute(buyer, market.order(buyer, seller))
     key = {"Idempotency-Key": "accept-once"}
 
-    first = seller.post(f"/disputes/{d['id']}/accept", headers=key, expect=None)
-    second = seller.post(f"/disputes/{d['id']}/accept", headers=key, expect=None)
+    first = seller.post(f"/disputes/{d['id']}/accept", {"proposal_id": d["proposal"]["id"]}, headers=key, expect=None)
+    second = seller.post(f"/disputes/{d['id']}/accept", {"proposal_id": d["proposal"]["id"]}, headers=key, expect=None)
 
     assert first.status_code == second.status_code == 200  # not 409: the first answer, again
     assert second.json() == first.json() and second.json()["state"] == "closed"
@@ -259,7 +259,8 @@ def test_the_marketplace_key_acts_as_the_user_named_on_behalf_of(market, pair):
     opened = client.post(f"{API}/disputes", headers=_as(market, buyer), json={
         "order_id": order["id"], "line_id": order["lines"][0]["id"], "received": True,
         "reason": "missing_items", "description": "One dress is missing."})
-    accepted = client.post(f"{API}/disputes/{opened.json()['id']}/accept", headers=_as(market, seller))
+    accepted = client.post(f"{API}/disputes/{opened.json()['id']}/accept", headers=_as(market, seller),
+                           json={"proposal_id": opened.json()["proposal"]["id"]})
 
     assert me == {"role": "buyer", "user_id": buyer.id}
     assert opened.status_code == 201 and opened.json()["your_role"] == "buyer"

@@ -127,6 +127,7 @@ BODIES: dict[str, dict] = {
     "POST /api/v1/disputes/{dispute_id}/amend": {"resolution": "refund_only", "amount": 500, "message": "Less."},
     "POST /api/v1/disputes/{dispute_id}/proposals": {"resolution": "refund_only", "amount": 500, "message": "Half."},
     "POST /api/v1/disputes/{dispute_id}/reject": {"message": "Everything was sent."},
+    "POST /api/v1/disputes/{dispute_id}/accept": {"proposal_id": 1},
     "POST /api/v1/disputes/{dispute_id}/arguments": {"message": "See the photos."},
     "POST /api/v1/disputes/{dispute_id}/verdict": {"refund_amount": 500, "message": "Half."},
     "POST /api/v1/disputes/{dispute_id}/verdict-replies": {"agree": True},

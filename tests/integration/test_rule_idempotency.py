@@ -110,8 +110,8 @@ def test_R35_a_late_action_refused_after_timers_applied_keeps_both_and_replays_t
     market.set_clock_without_sweeping(T0 + timedelta(days=6))  # respond_by passed, unswept
     key = {"Idempotency-Key": "late-accept"}
 
-    first = seller.post(f"/disputes/{d['id']}/accept", headers=key, expect=None)
-    second = seller.post(f"/disputes/{d['id']}/accept", headers=key, expect=None)
+    first = seller.post(f"/disputes/{d['id']}/accept", {"proposal_id": d["proposal"]["id"]}, headers=key, expect=None)
+    second = seller.post(f"/disputes/{d['id']}/accept", {"proposal_id": d["proposal"]["id"]}, headers=key, expect=None)
 
     assert first.status_code == second.status_code == 409
     assert first.json()["code"] == "deadline_passed" and second.content == first.content

@@ -21,6 +21,7 @@ from ombuds.api import (
     routes_case_file, routes_dashboard, routes_sign_in, routes_stripe, routes_system, routes_tracking, routes_trust,
 )
 from ombuds.api.idempotency import IdempotencyMiddleware
+from ombuds.api.versions import VersionTags
 from ombuds.api.responses import FastJSONResponse as ORJSONResponse
 from ombuds.services.context import Ombuds
 from ombuds.settings import Settings
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     web.install(app, settings)  # the pages, /assets, sessions, and its own "/"
     if settings.clock == "manual":
         app.include_router(routes_system.clock_router())
+    app.add_middleware(VersionTags)  # inside the idempotency record: a replay carries the ETag
     app.add_middleware(IdempotencyMiddleware)
     if settings.clock == "manual":
         app.add_middleware(RequestInstant)

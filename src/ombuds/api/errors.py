@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from ombuds.api.responses import FastJSONResponse as ORJSONResponse
@@ -102,6 +104,8 @@ def statuses_of(path: str, method: str) -> set[int]:
         found.add(404)
     if method in ("post", "put", "patch", "delete"):
         found |= {404, 409, 503}
+    if method == "post" and re.match(r"^/api/v1/(disputes|orders)/\{\w+\}/[a-z-]+$", path):
+        found.add(412)  # If-Match (R34)
     if path.endswith("/evidence") and method == "post":
         found |= {413, 415}
     return found

@@ -176,6 +176,11 @@ class ProposalBody(Body):
     message: OptionalText(5000) = ""
 
 
+class AcceptBody(Body):
+    proposal_id: Id = Field(description="R34: the id of the proposal you accept, as you read it "
+                                        "(the dispute's proposal.id); 409 proposal_changed if another replaced it")
+
+
 class MessageBody(Body):
     message: OptionalText(5000) = ""
 

@@ -70,7 +70,7 @@ def dispute_view(d: Dispute, caller: Caller, policy: Policy, now: datetime,
         "deadline": deadline_view(d, now),
         "your_role": actor.value,
         "allowed_actions": [a.value for a in engine.allowed_actions(d, actor, policy)],
-        "proposal": {"by": d.proposal.by.value, "resolution": d.proposal.resolution.value,
+        "proposal": {"id": d.proposal.id, "by": d.proposal.by.value, "resolution": d.proposal.resolution.value,
                      "amount": d.proposal.amount, "message": d.proposal.message,
                      "at": _iso(d.proposal.at), "rejected": d.proposal_rejected},
         "agreed": ({"resolution": d.agreed_resolution.value, "amount": d.agreed_amount}

@@ -54,4 +54,11 @@ class ConfirmReturn:
     message: str = ""
 
 
-Command = Propose | Say | Decide | Ship | ConfirmReturn | None
+@dataclass(frozen=True, slots=True)
+class Accept:
+    """R34: accepting names the proposal the party saw, so that nobody is bound to another."""
+
+    proposal_id: int
+
+
+Command = Propose | Say | Decide | Ship | ConfirmReturn | Accept | None

@@ -83,6 +83,7 @@ class Proposal:
     amount: int
     message: str
     at: datetime
+    id: int = 1  # R34: the proposal's number within its dispute; each new one takes the next
 
 
 @dataclass(slots=True)

@@ -26,7 +26,7 @@ def _seller_responded(d: Dispute, actor: Actor, now: datetime) -> None:
 def put_proposal(d: Dispute, actor: Actor, cmd, now: datetime, p: Policy) -> None:
     _seller_responded(d, actor, now)
     d.proposal = Proposal(by=actor, resolution=cmd.resolution, amount=cmd.amount,
-                          message=cmd.message, at=now)
+                          message=cmd.message, at=now, id=d.proposal.id + 1)
     d.proposal_rejected = False
 
 

@@ -101,6 +101,10 @@ def _validate(d: Dispute, action: Action, actor: Actor, cmd: c.Command) -> c.Com
         raise DomainError("details_required", f"'{action.value}' needs its details.", None)
     if action in (Action.propose, Action.amend):
         return c.Propose(cmd.resolution, validate_proposal(d, actor, cmd), cmd.message.strip())
+    if action is Action.accept and isinstance(cmd, c.Accept) and cmd.proposal_id != d.proposal.id:
+        raise Conflict("proposal_changed", "The proposal you answered was replaced: read the one on "
+                       "the table now and accept it by its id, if you agree to it.", "proposal_id",
+                       proposal={**_proposal_details(d.proposal), "id": d.proposal.id}, version=d.version)
     if action in (Action.reject, Action.argue) and not (cmd and cmd.message.strip()):
         raise DomainError("message_required", "Say why, in a few words.", "message")
     if action is Action.decide and not 0 <= cmd.refund_amount <= d.max_amount:

@@ -35,6 +35,12 @@ class Conflict(DomainError):
     status = 409
 
 
+class VersionMismatch(DomainError):
+    """R34: the caller acted on a version of the thing it has moved on from (``If-Match``)."""
+
+    status = 412
+
+
 class DeadlinePassed(Conflict):
     def __init__(self, deadline: str, passed_at: datetime, state: str, message: str):
         super().__init__("deadline_passed", message, None, deadline=deadline,

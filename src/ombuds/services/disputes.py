@@ -10,7 +10,7 @@ from ombuds.adapters.language import get_checker
 from ombuds.domain import commands as c
 from ombuds.domain import engine
 from ombuds.domain.disputes import Actor, Dispute
-from ombuds.domain.errors import Forbidden, NotFound
+from ombuds.domain.errors import Forbidden, NotFound, VersionMismatch
 from ombuds.domain.lifecycle import Action
 from ombuds.domain.policy import Policy
 from ombuds.services.context import Caller, Ombuds
@@ -83,8 +83,9 @@ async def load_visible(repo: Repository, dispute_id: int, caller: Caller) -> Dis
 
 
 async def act(app: Ombuds, *, caller: Caller, dispute_id: int, action: Action,
-              cmd: c.Command = None) -> Dispute:
-    """Apply a person's action from the lifecycle table (R12–R19)."""
+              cmd: c.Command = None, expected_version: int | None = None) -> Dispute:
+    """Apply a person's action from the lifecycle table (R12–R19). With ``expected_version``
+    (the caller's ``If-Match``) the action applies only to that version of the dispute (R34)."""
     field = _TEXT_FIELDS.get(type(cmd))
     if field:
         check_language(app, getattr(cmd, field), field)
@@ -93,6 +94,10 @@ async def act(app: Ombuds, *, caller: Caller, dispute_id: int, action: Action,
         d = await load_visible(uow.repo, dispute_id, caller)
         actor = actor_for(d, caller)
         engine.check_may_ever(action, actor)  # 403 before any deadline or state (409)
+        if expected_version is not None and d.version != expected_version:
+            raise VersionMismatch("version_mismatch", f"This dispute has changed since version "
+                                  f"{expected_version}: read it again before you act.", "if-match",
+                                  version=d.version, state=d.state.value)
         passed_at, state = d.deadline_at, d.state
         fired = engine.fire_due(d, now=now, policy=app.policy)
         if d.state is not state:  # a deadline moved the dispute on: the person's action is late

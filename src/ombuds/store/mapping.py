@@ -53,7 +53,7 @@ def dispute_to_row(d: Dispute) -> dict[str, Any]:
         state=d.state.value, reason=d.reason.value, due_at=d.due_at,
         proposal_by=d.proposal.by.value, proposal_resolution=d.proposal.resolution.value,
         proposal_amount=d.proposal.amount, proposal_message=d.proposal.message,
-        proposal_at=d.proposal.at, agreed_resolution=_val(d.agreed_resolution),
+        proposal_at=d.proposal.at, proposal_id=d.proposal.id, agreed_resolution=_val(d.agreed_resolution),
         verdict_refund_amount=v and v.refund_amount, verdict_return_required=v and v.return_required,
         verdict_penalise_seller=v and v.penalise_seller, verdict_message=v and v.message,
         verdict_at=v and v.at, verdict_round=v and v.round,
@@ -74,7 +74,8 @@ def row_to_dispute(row) -> Dispute:
     return Dispute(
         id=m["id"], version=m["version"], state=DisputeState(m["state"]), reason=Reason(m["reason"]),
         proposal=Proposal(by=Actor(m["proposal_by"]), resolution=Resolution(m["proposal_resolution"]),
-                          amount=m["proposal_amount"], message=m["proposal_message"], at=m["proposal_at"]),
+                          amount=m["proposal_amount"], message=m["proposal_message"], at=m["proposal_at"],
+                          id=m["proposal_id"]),
         agreed_resolution=_enum(Resolution, m["agreed_resolution"]), verdict=verdict,
         buyer_reply=_enum(VerdictReply, m["buyer_reply"]), seller_reply=_enum(VerdictReply, m["seller_reply"]),
         return_condition=_enum(ReturnCondition, m["return_condition"]), outcome=_enum(Outcome, m["outcome"]),

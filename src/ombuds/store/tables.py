@@ -101,6 +101,7 @@ disputes = Table(
     Column("proposal_message", Text, nullable=False),
     Column("proposal_at", UtcDateTime, nullable=False),
     Column("proposal_rejected", Boolean, nullable=False),
+    Column("proposal_id", Integer, nullable=False, server_default=text("1")),  # R34 (migration 0011)
     Column("agreed_resolution", String(30)),
     Column("agreed_amount", Id),
     Column("escalated_at", UtcDateTime),

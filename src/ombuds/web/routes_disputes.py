@@ -130,6 +130,9 @@ async def _command(page: Page, action: Action, d: Dispute):
         except ValueError:
             raise DomainError("invalid_amount", "Write the amount as a number.", "amount") from None
         return c.Propose(Resolution(resolution), amount, message)
+    if action is Action.accept:  # R34: the proposal the page showed
+        shown = page.field("proposal_id")
+        return c.Accept(int(shown)) if shown.isdigit() and len(shown) < 10 else None
     if action in TEXT_ACTIONS:
         return c.Say(message)
     if action is Action.decide:
@@ -156,7 +159,8 @@ async def _command(page: Page, action: Action, d: Dispute):
 FORM_OF = {Action.propose: "propose", Action.amend: "amend", Action.reject: "reject", Action.argue: "argue",
            Action.decide: "decide", Action.agree_verdict: "verdict", Action.disagree_verdict: "verdict",
            Action.confirm_return: "confirm_return"}
-MOVED_ON = {"deadline_passed", "action_not_allowed", "dispute_moved_on", "not_your_action", "dispute_closed"}
+MOVED_ON = {"deadline_passed", "action_not_allowed", "dispute_moved_on", "not_your_action", "dispute_closed",
+            "version_mismatch", "proposal_changed", "verdict_final"}
 
 DONE = {
     Action.amend: words.N_("Your request is changed."),
@@ -184,8 +188,10 @@ async def act(dispute_id: int, action: str, page: PageDep):
         return page.not_found()
     what = Action(action)
     try:
+        seen = page.field("version")  # R34: the version the page showed, sent back by the form
         await disputes.act(page.app, caller=page.caller, dispute_id=d.id, action=what,
-                           cmd=await _command(page, what, d))
+                           cmd=await _command(page, what, d),
+                           expected_version=int(seen) if seen.isdigit() and len(seen) < 10 else None)
     except DomainError as exc:
         error = exc.message if exc.code == "language_not_allowed" else page.error_text(exc, currency=d.currency)
         form = FORM_OF.get(what)

@@ -30,9 +30,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_web_sessions")),
     )
     op.create_index("ix_web_sessions_user_id", "web_sessions", ["user_id"])
+    with op.batch_alter_table("disputes") as batch:  # R34: every proposal has an id
+        batch.add_column(sa.Column("proposal_id", sa.Integer(), server_default=sa.text("1"), nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("disputes") as batch:
+        batch.drop_column("proposal_id")
     op.drop_index("ix_web_sessions_user_id", table_name="web_sessions")
     op.drop_table("web_sessions")
     op.drop_index("ix_idempotency_keys_created_at", table_name="idempotency_keys")
