@@ -15,7 +15,7 @@ import httpx
 import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from ombuds.adapters.clock import wall_now
 from ombuds.api.app import create_app
@@ -139,6 +139,18 @@ def test_R35_keys_are_kept_24_hours(market):
     again = market.client.post(f"{API}/orders", json=_order(buyer, seller), headers=_keyed(market, "daily"))
     assert again.status_code == 201 and again.headers["idempotent-replayed"] == "false"
     assert _count_orders(market) == 2
+
+    async def aged_out():  # another keyed request removes what expired
+        async with market.client.app.state.ombuds.engine.connect() as conn:
+            await conn.execute(update(idempotency_keys).values(created_at=wall_now() - timedelta(hours=30)))
+            await conn.commit()
+    market.client.portal.call(aged_out)
+    market.client.post(f"{API}/orders", json=_order(buyer, seller), headers=_keyed(market, "another"))
+
+    async def kept():
+        async with market.client.app.state.ombuds.engine.connect() as conn:
+            return (await conn.execute(select(idempotency_keys.c.key))).scalars().all()
+    assert market.client.portal.call(kept) == ["another"]
 
 
 def test_R35_a_keyed_upload_is_replayed_not_stored_twice(market):

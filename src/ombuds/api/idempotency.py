@@ -38,6 +38,7 @@ from ombuds.store.tables import idempotency_keys as keys
 log = structlog.get_logger("ombuds.idempotency")
 
 KEPT_FOR = timedelta(hours=24)
+PURGE = 100  # expired records removed by each keyed request
 MAX_BODY = 2 * 1024 * 1024  # a JSON body; uploads stream and are bounded by their route
 REPLAYED_HEADERS = (b"content-type", b"etag", b"location")
 JSON = [(b"content-type", b"application/json")]
@@ -92,6 +93,7 @@ class IdempotencyMiddleware:
             now = wall_now()  # operational time, not the (possibly manual) business clock
             await conn.execute(delete(keys).where(keys.c.principal == principal, keys.c.key == key,
                                                   keys.c.created_at < now - KEPT_FOR))
+            await _purge_some_expired(conn, now)
             await conn.execute(insert(keys).values(
                 principal=principal, key=key, request_hash=fingerprint.hexdigest(), created_at=now,
                 status_code=answer.status, response_body=answer.body.decode("utf-8", "replace"),
@@ -109,6 +111,15 @@ class IdempotencyMiddleware:
             await held.finish(commit=False)
             return await _send(send, 503, _not_saved())
         await answer.send_to(send, extra=[(b"idempotent-replayed", b"false")])
+
+
+async def _purge_some_expired(conn, now: datetime) -> None:
+    """Keys are kept 24 hours: each keyed request removes up to 100 expired records (by the
+    ``created_at`` index), so the table holds about a day of keys without a job of its own."""
+    expired = select(keys.c.id).where(keys.c.created_at < now - KEPT_FOR).order_by(keys.c.created_at).limit(PURGE)
+    if conn.dialect.name == "postgresql":
+        expired = expired.with_for_update(skip_locked=True)
+    await conn.execute(delete(keys).where(keys.c.id.in_(expired.scalar_subquery())))
 
 
 def _not_saved() -> dict:
