@@ -1,7 +1,7 @@
 """Sessions of the web pages, recorded server-side so that they can be ended.
 
 The signed cookie (``web/sessions.py``) names its session by a random id; only the id's
-SHA-256 is stored, in ``web_sessions`` (migration 0013). A page accepts the cookie only while
+SHA-256 is stored, in ``web_sessions`` (migration 0015). A page accepts the cookie only while
 its session has not ended, so signing out ends that session everywhere the cookie is used
 (a copied cookie included), and the marketplace can end every session of a user at once
 (``POST /api/v1/users/{id}/sessions/end``), e.g. when an account is compromised.

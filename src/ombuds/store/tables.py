@@ -101,7 +101,7 @@ disputes = Table(
     Column("proposal_message", Text, nullable=False),
     Column("proposal_at", UtcDateTime, nullable=False),
     Column("proposal_rejected", Boolean, nullable=False),
-    Column("proposal_id", Integer, nullable=False, server_default=text("1")),  # R34 (migration 0013)
+    Column("proposal_id", Integer, nullable=False, server_default=text("1")),  # R34 (migration 0015)
     Column("agreed_resolution", String(30)),
     Column("agreed_amount", Id),
     Column("escalated_at", UtcDateTime),
@@ -244,7 +244,7 @@ idempotency_keys = Table(
     Column("status_code", Integer),
     Column("response_body", Text),
     Column("created_at", UtcDateTime, nullable=False),
-    Column("response_headers", Json),  # content-type, ETag, Location of the answer (migration 0013)
+    Column("response_headers", Json),  # content-type, ETag, Location of the answer (migration 0015)
     UniqueConstraint("principal", "key"),
     Index("ix_idempotency_keys_created_at", "created_at"),  # kept 24 h (R35)
 )

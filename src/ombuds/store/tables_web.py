@@ -44,7 +44,7 @@ page_drafts = Table(
 
 web_sessions = Table(
     "web_sessions", metadata,
-    # One row per signed-in browser session (migration 0013): ending it ends the session
+    # One row per signed-in browser session (migration 0015): ending it ends the session
     # everywhere its cookie is used. The cookie holds the session's id; this is its SHA-256.
     Column("id", String(64), primary_key=True),
     Column("user_id", Id, ForeignKey("users.id"), nullable=False, index=True),
