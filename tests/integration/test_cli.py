@@ -179,9 +179,8 @@ def test_clock_advance_explains_a_bad_duration(sqlite_url, tmp_path):
 def test_the_demo_links_its_emails_to_the_port_it_serves_on(tmp_path, monkeypatch):
     from ombuds.cli import demo_environment
     from ombuds.settings import Settings
-    for name in ("OMBUDS_PUBLIC_URL", "OMBUDS_DATABASE_URL", "OMBUDS_CLOCK", "OMBUDS_MARKETPLACE_KEY"):
-        monkeypatch.setenv(name, "")  # recorded, so that the test leaves the environment as it was
-        monkeypatch.delenv(name)
+    # The demo sets its settings in the environment: give it a copy, so nothing leaks into other tests.
+    monkeypatch.setattr(os, "environ", {k: v for k, v in os.environ.items() if not k.startswith("OMBUDS_")})
     monkeypatch.chdir(tmp_path)  # no developer's .env
     assert demo_environment(tmp_path / "demo.db", "0.0.0.0", 8123) == "http://127.0.0.1:8123"
     assert Settings().public_url == "http://127.0.0.1:8123"

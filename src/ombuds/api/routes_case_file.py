@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from ombuds.api.schemas import PathId
 from ombuds.api.auth import app_state, get_caller
 from ombuds.domain.time_zones import main_zone
 from ombuds.services import case_file
@@ -22,7 +23,7 @@ PDF = {200: {"content": {"application/pdf": {}}, "description": "the case file"}
 
 
 @router.get("/disputes/{dispute_id}/case-file", response_class=Response, responses=PDF)
-async def case_file_pdf(dispute_id: int, request: Request, caller: Annotated[Caller, Depends(get_caller)],
+async def case_file_pdf(dispute_id: PathId, request: Request, caller: Annotated[Caller, Depends(get_caller)],
                         app: Annotated[Ombuds, Depends(app_state)],
                         lang: Annotated[Literal["en", "ru"] | None, Query(description="default: the reader's")] = None
                         ) -> Response:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from ombuds.api.schemas import PathId
 from ombuds.api.auth import app_state, get_caller
 from ombuds.services import sign_in_links
 from ombuds.services.context import Caller, Ombuds
@@ -22,7 +23,7 @@ class NewSignInLink(BaseModel):
 
 
 @router.post("/users/{user_id}/sign-in-links", status_code=201)
-async def create_sign_in_link(user_id: int, request: Request,
+async def create_sign_in_link(user_id: PathId, request: Request,
                               caller: Annotated[Caller, Depends(get_caller)],
                               app: Annotated[Ombuds, Depends(app_state)],
                               body: NewSignInLink | None = None) -> dict:

@@ -7,6 +7,7 @@ from typing import Annotated
 import stripe
 from fastapi import APIRouter, Depends, Request
 
+from ombuds.api.schemas import PathId
 from ombuds.adapters.carrier_webhooks import BadSignature, NotConfigured
 from ombuds.api.auth import app_state, get_caller
 from ombuds.domain.errors import DomainError
@@ -52,7 +53,7 @@ async def stripe_webhook(request: Request, app: AppDep) -> dict:
 
 
 @router.get("/orders/{order_id}/chargebacks")
-async def order_chargebacks(order_id: int, caller: Annotated[Caller, Depends(get_caller)], app: AppDep) -> dict:
+async def order_chargebacks(order_id: PathId, caller: Annotated[Caller, Depends(get_caller)], app: AppDep) -> dict:
     """R39: card chargebacks Stripe reported on the order, with the lines whose payout each holds
     (staff: the marketplace key and arbitrators)."""
     await orders.get_order(app, caller=caller, order_id=order_id)
@@ -60,7 +61,7 @@ async def order_chargebacks(order_id: int, caller: Annotated[Caller, Depends(get
 
 
 @router.get("/orders/{order_id}/transfers")
-async def order_transfers(order_id: int, caller: Annotated[Caller, Depends(get_caller)], app: AppDep) -> dict:
+async def order_transfers(order_id: PathId, caller: Annotated[Caller, Depends(get_caller)], app: AppDep) -> dict:
     """R39: the order's payouts as transfers to the seller's connected account (staff and the
     seller): ``pending``, ``sent`` (with Stripe's ``tr_…``), ``failed`` (after six attempts:
     retry it) or ``reversed``."""
@@ -71,7 +72,7 @@ async def order_transfers(order_id: int, caller: Annotated[Caller, Depends(get_c
 
 
 @router.post("/transfers/{transfer_id}/retry")
-async def retry_transfer(transfer_id: int, caller: Annotated[Caller, Depends(get_caller)], app: AppDep) -> dict:
+async def retry_transfer(transfer_id: PathId, caller: Annotated[Caller, Depends(get_caller)], app: AppDep) -> dict:
     """Send a failed transfer again, with the same idempotency key (marketplace key);
     409 ``transfer_not_failed`` for one that is sent or still being tried."""
     if not caller.is_platform:

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+from ombuds.api.schemas import PathId, QueryId
 from ombuds.adapters import carrier_webhooks as cw
 from ombuds.api.auth import app_state, get_caller
 from ombuds.domain.errors import DomainError
@@ -144,8 +145,8 @@ def _aftership_checkpoints(msg: AfterShipTracking) -> list[Checkpoint]:
 
 
 @router.get("/orders/{order_id}/tracking")
-async def order_tracking(order_id: int, caller: Annotated[Caller, Depends(get_caller)], app: AppDep,
-                         dispute_id: int | None = None) -> dict:
+async def order_tracking(order_id: PathId, caller: Annotated[Caller, Depends(get_caller)], app: AppDep,
+                         dispute_id: QueryId = None) -> dict:
     """The order's parcels with their checkpoints, oldest first: the shipment and, for the
     disputes on the order, their returns (parties and staff)."""
     await orders.get_order(app, caller=caller, order_id=order_id)  # 404 unless the caller may see it

@@ -139,6 +139,17 @@ class Page:
                                                  **_gettext_for(self.f), **context)
         return HTMLResponse(html, status_code=status)
 
+    async def begin_session(self, user: WebUser) -> None:
+        """Sign ``user`` in: a new session (no fixation, a new CSRF token), kept server-side so
+        that signing out ends it everywhere; a draft left by the session that ended survives."""
+        draft = self.session.get("draft")  # what they typed when their last session ended (web.drafts)
+        self.session.clear()
+        if draft:
+            self.session["draft"] = draft
+        self.session["uid"] = user.id
+        self.session["mark"] = user.session_mark
+        self.session["sid"] = await web_sessions.start(self.app, user_id=user.id)
+
     def redirect(self, url: str) -> RedirectResponse:
         return RedirectResponse(url, status_code=303)
 

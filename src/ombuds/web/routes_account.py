@@ -70,13 +70,7 @@ async def signin_demo(page: PageDep):
 
 
 async def _signed_in(page, user) -> RedirectResponse:
-    draft = page.session.get("draft")  # what they typed when their last session ended (web.drafts)
-    page.session.clear()  # a new session: no fixation, a new CSRF token
-    if draft:
-        page.session["draft"] = draft
-    page.session["uid"] = user.id
-    page.session["mark"] = user.session_mark
-    page.session["sid"] = await web_sessions.start(page.app, user_id=user.id)  # ends on sign-out
+    await page.begin_session(user)
     return page.redirect(safe_next(page.field("next"), HOMES.get(user.role, "/orders")))
 
 

@@ -38,12 +38,7 @@ async def use_link(secret: str, page: PageDep):
     if found.state is not LinkState.valid or found.user is None:
         _speak_their_language(page, found)
         return _refused(page, found)
-    draft = page.session.get("draft")  # what they typed when their last session ended (web.drafts)
-    page.session.clear()  # a new session: no fixation, a new CSRF token
-    if draft:
-        page.session["draft"] = draft
-    page.session["uid"] = found.user.id
-    page.session["mark"] = found.user.session_mark
+    await page.begin_session(found.user)
     return page.redirect(found.landing_page)
 
 
