@@ -69,8 +69,8 @@ async def drain(app: Ombuds, config: DispatchConfig, *, max_passes: int = 10_000
 
 async def fan_out_batch(app: Ombuds, config: DispatchConfig) -> int:
     """Claim up to ``batch`` undispatched events, queue their messages, mark them dispatched."""
-    now = await app.now()  # before taking a connection: SQLite's pool has one
     async with app.uow() as uow:
+        now = await app.now()  # read through the unit of work's connection
         q = select(outbox).where(outbox.c.dispatched_at.is_(None)).order_by(outbox.c.id).limit(config.batch)
         if uow.is_postgres:
             q = q.with_for_update(skip_locked=True)

@@ -45,8 +45,8 @@ async def create_order(app: Ombuds, *, caller: Caller, buyer_id: int, seller_id:
         if line.quantity < 1 or line.unit_price < 0:
             raise DomainError("invalid_line", "Each line needs a quantity of at least 1 and a price "
                               "of at least 0.", f"lines.{i}")
-    now = await app.now()
     async with app.uow() as uow:
+        now = await app.now()
         await _check_party(uow.repo, buyer_id, "buyer", "buyer_id")
         await _check_party(uow.repo, seller_id, "seller", "seller_id")
         order = Order(id=None, buyer_id=buyer_id, seller_id=seller_id, currency=currency,
@@ -89,8 +89,8 @@ async def _change(app: Ombuds, order_id: int, caller: Caller, party: str, doing:
 
 
 async def _change_once(app: Ombuds, order_id: int, caller: Caller, party: str, doing: str, change) -> Order:
-    now = await app.now()
     async with app.uow() as uow:
+        now = await app.now()
         order = await load_visible(uow.repo, order_id, caller)
         async with keeping_timers(uow, await catch_up(uow.repo, order, now, app.policy)):
             _require(caller, order, party, doing)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -34,15 +35,42 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def make_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 30) -> AsyncEngine:
     url = async_url(url)
     if is_sqlite(url):
-        engine = create_async_engine(url, pool_size=1, max_overflow=0,
+        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=pool_timeout,
                                      connect_args={"timeout": 30})
         _sqlite_write_ahead(engine)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size,
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_timeout=pool_timeout,
                                pool_pre_ping=False)
+
+
+# The connection whose transaction the running task holds open (a unit of work, a write
+# transaction), by engine. Whoever needs to read inside it — the manual clock — reads through
+# it instead of asking the pool for a second connection: SQLite's pool has only one, so a
+# second connection would wait for the first to be handed back, which never happens.
+_held: ContextVar[tuple[object, AsyncConnection] | None] = ContextVar("ombuds_held_connection", default=None)
+
+
+def _engine_key(engine) -> object:
+    return engine.sync_engine
+
+
+def held_connection(engine) -> AsyncConnection | None:
+    """The connection this task holds a transaction on for ``engine``, if any."""
+    held = _held.get()
+    return held[1] if held is not None and held[0] is _engine_key(engine) else None
+
+
+@contextmanager
+def holding(engine, conn: AsyncConnection) -> Iterator[None]:
+    """Mark ``conn`` as the connection this task holds on ``engine`` while the block runs."""
+    token = _held.set((_engine_key(engine), conn))
+    try:
+        yield
+    finally:
+        _held.reset(token)
 
 
 @asynccontextmanager
@@ -51,7 +79,8 @@ async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnectio
     async with engine.connect() as conn:
         await conn.execution_options(writes=True)
         async with conn.begin():
-            yield conn
+            with holding(engine, conn):
+                yield conn
 
 
 def _sqlite_write_ahead(engine: AsyncEngine) -> None:
