@@ -52,6 +52,10 @@ EXPECTED: dict[str, str] = {
     "POST /api/v1/orders/{order_id}/extend-protection": "401 401 403 ok 404 404 403 ok 403",
     "POST /api/v1/orders/{order_id}/cancel": "401 401 ok 403 404 404 403 ok ok",
     "POST /api/v1/orders/{order_id}/messages": PARTIES_AND_STAFF,
+    "POST /api/v1/orders/{order_id}/protection-requests": "401 401 ok 403 404 404 403 ok ok",
+    "GET /api/v1/orders/{order_id}/protection-requests": PARTIES_AND_STAFF,
+    "POST /api/v1/orders/{order_id}/protection-requests/{request_id}/grant": "401 401 403 ok 404 404 403 ok 403",
+    "POST /api/v1/orders/{order_id}/protection-requests/{request_id}/decline": "401 401 403 ok 404 404 403 ok 403",
     "GET /api/v1/orders/{order_id}/messages": PARTIES_AND_STAFF,
     "POST /api/v1/disputes": "401 401 ok 403 404 404 403 ok ok",
     "GET /api/v1/disputes": SIGNED_IN,
@@ -132,6 +136,8 @@ BODIES: dict[str, dict] = {
     "POST /api/v1/orders/{order_id}/ship": {"carrier": "DHL", "tracking_number": "JJD1"},
     "POST /api/v1/orders/{order_id}/extend-protection": {"days": 5},
     "POST /api/v1/orders/{order_id}/messages": {"body": "Where is it?"},
+    "POST /api/v1/orders/{order_id}/protection-requests": {"reason": "Held at customs."},
+    "POST /api/v1/orders/{order_id}/protection-requests/{request_id}/grant": {"days": 5},
     "POST /api/v1/disputes": {"order_id": "{order_id}", "line_id": "{free_line_id}", "received": True,
                               "reason": "damaged", "description": "The case is cracked."},
     "POST /api/v1/disputes/{dispute_id}/amend": {"resolution": "refund_only", "amount": 500, "message": "Less."},
@@ -195,6 +201,9 @@ def _world(market: Marketplace, path: str) -> dict:
             r = market.client.post(f"/api/v1/disputes/{d['id']}/evidence", headers=buyer.headers,
                                    files={"file": ("box.jpg", jpeg(), "image/jpeg")})
             ids["evidence_id"] = r.json()["id"]
+    if "{request_id}" in path:  # R38: the buyer asked for more protection
+        ids["request_id"] = buyer.post(f"/orders/{order['id']}/protection-requests", {"reason": "Customs."},
+                                       expect=201)["id"]
     if "{complaint_id}" in path or path == "/api/v1/complaints":
         buyer.confirm_receipt(order["id"])
         market.advance("16d")  # the R6 window is over: only a complaint remains

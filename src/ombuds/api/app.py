@@ -18,7 +18,8 @@ from ombuds.adapters.payments import SimulatedProvider
 from ombuds import web, worker
 from ombuds.api import (
     errors, routes_disputes, routes_evidence, routes_money, routes_notifications, routes_orders,
-    routes_case_file, routes_dashboard, routes_sign_in, routes_stripe, routes_system, routes_tracking, routes_trust,
+    routes_case_file, routes_dashboard, routes_protection, routes_sign_in, routes_stripe, routes_system, routes_tracking,
+    routes_trust,
 )
 from ombuds.api.idempotency import IdempotencyMiddleware
 from ombuds.api.versions import VersionTags
@@ -68,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.document_errors(app)
     for routes in (routes_orders, routes_disputes, routes_money, routes_system,
                    routes_notifications, routes_trust, routes_sign_in,
-                   routes_tracking, routes_case_file, routes_dashboard, routes_stripe):  # notifications: webhooks API, /mailbox
+                   routes_tracking, routes_case_file, routes_dashboard, routes_stripe, routes_protection):  # notifications: webhooks API, /mailbox
         app.include_router(routes.router)
     routes_evidence.install(app, settings)
     web.install(app, settings)  # the pages, /assets, sessions, and its own "/"

@@ -92,6 +92,8 @@ def _follows(group: list[OutboxEvent], e: OutboxEvent) -> bool:
     """Is ``e`` a consequence of the change in ``group`` rather than a change of its own?"""
     if e.type in FOLLOWERS or e.payload.get("action") in DISPUTE_FOLLOWERS:
         return True
+    if FOLLOWS.get(e.type) == group[-1].type:
+        return True
     # A reminder overtaken by its deadline in the same sweep (a clock jump) is no news.
     return all(g.type == REMINDER for g in group) and e.aggregate == "dispute"
 
@@ -129,6 +131,8 @@ DISPUTE_HAPPENED = {
 # Events that only complete the change before them: the agreement executing, the close.
 DISPUTE_FOLLOWERS = {"execute", "closed"}
 FOLLOWERS = {"payout.made"}
+# An event that completes one particular event before it: the extension a granted request made.
+FOLLOWS = {"order.protection_extended": "order.protection_request_granted"}
 # Staff matters (R15): the arbitrators' own targets are not the parties' business.
 DISPUTE_TOLD_TO_NOBODY = {"review_target_passed", "review_limit_passed"}
 
@@ -176,6 +180,10 @@ DEADLINE_TODO: dict[tuple[str, str | None], tuple[str, str]] = {
         N_("protection runs until {date}"),
         N_("Buyer protection runs until {date}. If something is wrong with the parcel, open a "
            "dispute before then.")),
+    ("answer_protection_request", SELLER): (
+        N_("answer before {date}"),
+        N_("Grant more days or decline on the order's page. Protection ends on {date}; after that "
+           "the request can no longer be answered.")),
     ("dispute_window_ends", None): (
         N_("disputes possible until {date}"),
         N_("A dispute about this order can still be opened until {date}.")),
@@ -213,6 +221,8 @@ class OrderNotice:
     to: tuple[str, ...]
     deadline: str | None = None  # a name in DEADLINE_TODO
     deadline_field: str | None = None  # where the event's payload carries its moment
+    # The substance (R36): (payload field, sentence with {value}), said when the field is set.
+    says: tuple[tuple[str, str], ...] = ()
 
 
 ORDER_NOTICES = {
@@ -220,8 +230,20 @@ ORDER_NOTICES = {
     "order.shipped": OrderNotice(N_("your order has shipped"), (BUYER,), "protection_ends",
                                  "protection_ends_at"),
     "order.delivered": OrderNotice(N_("the carrier reports the order delivered"), (BUYER,)),
-    "order.protection_extended": OrderNotice(N_("buyer protection extended"), PARTIES,
-                                             "protection_ends", "protection_ends_at"),
+    # R3: the seller extended protection; the seller knows (R36), the buyer is told.
+    "order.protection_extended": OrderNotice(N_("buyer protection extended"), (BUYER,),
+                                             "protection_ends", "protection_ends_at",
+                                             says=(("days", N_("Days added: {value}.")),)),
+    # R38: the buyer's request and the seller's answer, each told to the other party.
+    "order.protection_requested": OrderNotice(
+        N_("the buyer asks for more protection"), (SELLER,), "answer_protection_request", "protection_ends_at",
+        says=(("reason", N_("The buyer's reason: “{value}”")), ("days_wanted", N_("Days asked for: {value}.")))),
+    "order.protection_request_granted": OrderNotice(
+        N_("the seller extended your protection"), (BUYER,), "protection_ends", "protection_ends_at",
+        says=(("days", N_("Days added: {value}.")),)),
+    "order.protection_request_declined": OrderNotice(
+        N_("the seller declined to extend your protection"), (BUYER,), "protection_ends", "protection_ends_at",
+        says=(("answer", N_("The seller's reason: “{value}”")),)),
     "order.completed": OrderNotice(N_("order completed"), PARTIES, "dispute_window_ends",
                                    "dispute_window_ends_at"),
     "order.closed": OrderNotice(N_("the time to open a dispute is over"), (BUYER,)),
@@ -285,11 +307,21 @@ def compose(change: Change, to: Recipient, *, public_url: str,
         "todo_html": Markup.escape(gettext(todo[1])).format(date=Markup("<strong>{}</strong>").format(date))
         if todo else None,
         "outcome": gettext(outcome[1]) if outcome else None,
+        "details": _substance(cause, gettext),
     }
     env = environment(language)
     return Mail(event=cause, recipient=to, language=language, subject=subject,
                 text=env.get_template("notice.txt").render(context),
                 html=env.get_template("notice.html").render(context))
+
+
+def _substance(cause: OutboxEvent, gettext) -> list[str]:
+    """What the change was, in sentences (R36): the reason given, the days asked or added."""
+    notice = ORDER_NOTICES.get(cause.type) if cause.aggregate != "dispute" else None
+    if notice is None:
+        return []
+    return [gettext(sentence).format(value=cause.payload[name]) for name, sentence in notice.says
+            if cause.payload.get(name) not in (None, "")]
 
 
 def _happened(cause: OutboxEvent) -> str:

@@ -15,8 +15,8 @@ from fastapi.staticfiles import StaticFiles
 
 from ombuds.settings import Settings
 from ombuds.web import (
-    errors, form_files, routes_account, routes_case_file, routes_dashboard, routes_dispute_form, routes_disputes, routes_orders, routes_sign_in,
-    routes_trust,
+    errors, form_files, routes_account, routes_case_file, routes_dashboard, routes_dispute_form, routes_disputes, routes_orders, routes_protection,
+    routes_sign_in, routes_trust,
 )
 from ombuds.web.pages import WebExit
 from ombuds.web.sessions import SessionMiddleware
@@ -30,8 +30,8 @@ def install(app: FastAPI, settings: Settings) -> None:
     The pages' own ``/`` is registered here, before the API's redirect to /docs, so it wins.
     """
     app.mount("/assets", StaticFiles(directory=STATIC), name="web-assets")
-    for module in (routes_account, routes_sign_in, routes_case_file, routes_dashboard, routes_orders, routes_dispute_form, form_files,
-                   routes_disputes, routes_trust):
+    for module in (routes_account, routes_sign_in, routes_case_file, routes_dashboard, routes_orders, routes_protection,
+                   routes_dispute_form, form_files, routes_disputes, routes_trust):
         app.include_router(module.router)
 
     async def web_exit(request: Request, exc: WebExit):

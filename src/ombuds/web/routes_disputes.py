@@ -14,7 +14,7 @@ from ombuds.domain import commands as c
 from ombuds.domain.disputes import Dispute, Resolution, ReturnCondition
 from ombuds.domain.errors import DomainError, NotFound
 from ombuds.domain.lifecycle import Action
-from ombuds.services import buyer_risk, chargebacks, conversations, disputes, evidence, queries, sellers, tracking
+from ombuds.services import buyer_risk, chargebacks, conversations, disputes, evidence, protection_requests, queries, sellers, tracking
 from ombuds.services.arbitration import queue as arbitration_queue
 from ombuds.web import reads, words
 from ombuds.web.dispute_parts import attach, check_language, evidence_limits
@@ -283,9 +283,12 @@ async def inbox(page: PageDep):
                                          after_id=None)
     closed.sort(key=lambda d: d.closed_at or d.opened_at, reverse=True)
     waiting = await reads.unanswered_messages(page.app, page.user.id, page.user.role)
-    writers = await reads.people(page.app, [m["author_id"] for m in waiting])
+    # R38: buyers waiting for an answer to their request for more protection
+    asking = (await protection_requests.waiting_for_seller(page.app, seller_id=page.user.id)
+              if page.user.role == "seller" else [])
+    writers = await reads.people(page.app, [m["author_id"] for m in waiting] + [r["buyer_id"] for r in asking])
     return page.render("inbox.html", open_rows=await _rows(page, open_), closed_rows=await _rows(page, closed[:30]),
-                       waiting=waiting, writers=writers)
+                       waiting=waiting, writers=writers, asking=asking)
 
 
 @router.get("/arbitration")

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends
 from ombuds.api.views import order_view
 from ombuds.domain.errors import DomainError, NotFound
 from ombuds.domain.orders import Order, OrderState
-from ombuds.services import chargebacks, conversations, orders, queries, sellers, tracking
+from ombuds.services import chargebacks, conversations, orders, protection_requests, queries, sellers, tracking
 from ombuds.web import reads
+from ombuds.web.order_timeline import timeline
 from ombuds.web.pages import Page, PageDep, WebExit, csrf_protect
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
@@ -114,8 +115,11 @@ async def order_page(order_id: int, page: PageDep):
                                                      limit=200)
     rating = await sellers.seller_rating(page.app, caller=page.caller, seller_id=o.seller_id)
     room = page.app.policy.max_protection_extension_days - o.protection_extension_days
+    requests = await protection_requests.requests_of(page.app, caller=page.caller, order_id=o.id)
+    asked = next((r for r in requests if r["state"] == "open"), None)
     return page.render("order.html", o=o, lines=lines, names=names, refunds=refunds, messages=messages,
-                       protection=protection(page, o), extension_room=room,
+                       protection=protection(page, o), extension_room=room, asked=asked,
+                       last_request=requests[-1] if requests else None, timeline=timeline(page, o, requests),
                        complain=any(l["chance"].get("complain") for l in lines),
                        is_buyer=user.id == o.buyer_id, is_seller=user.id == o.seller_id,
                        message_error=None, rating=rating, typed=await _restored(page, o),
@@ -130,7 +134,9 @@ async def _restored(page: Page, o: Order) -> dict:
     return found[1] if found else {}
 
 
-async def _order_action(page: Page, order_id: int, action, done: str):
+async def order_action(page: Page, order_id: int, action, done: str, *, anchor: str = "",
+                       back: str = ""):
+    """Run a party's action on the order and go back to the order (or the inbox it came from)."""
     page.require("buyer", "seller")
     await load_order(page, order_id)
     try:
@@ -139,26 +145,29 @@ async def _order_action(page: Page, order_id: int, action, done: str):
         page.flash("error", page.error_text(exc))
     else:
         page.flash("ok", done)
-    return page.redirect(f"/orders/{order_id}")
+    if back == "/inbox":  # only the inbox: never an address the form could be made to name
+        return page.redirect("/inbox")
+    return page.redirect(f"/orders/{order_id}" + (f"#{anchor}" if anchor else ""))
+
 
 
 @router.post("/orders/{order_id}/confirm")
 async def confirm(order_id: int, page: PageDep):
-    return await _order_action(page, order_id, lambda: orders.confirm_receipt(
+    return await order_action(page, order_id, lambda: orders.confirm_receipt(
         page.app, caller=page.caller, order_id=order_id),
         page._("Receipt confirmed. The seller is paid for every line not in dispute."))
 
 
 @router.post("/orders/{order_id}/cancel")
 async def cancel(order_id: int, page: PageDep):
-    return await _order_action(page, order_id, lambda: orders.cancel(
+    return await order_action(page, order_id, lambda: orders.cancel(
         page.app, caller=page.caller, order_id=order_id),
         page._("The order is cancelled; the full amount is refunded."))
 
 
 @router.post("/orders/{order_id}/ship")
 async def ship(order_id: int, page: PageDep):
-    return await _order_action(page, order_id, lambda: orders.ship(
+    return await order_action(page, order_id, lambda: orders.ship(
         page.app, caller=page.caller, order_id=order_id, carrier=page.field("carrier") or "—",
         tracking_number=page.field("tracking_number")),
         page._("Shipped. The buyer's protection has started."))
@@ -172,13 +181,13 @@ async def extend(order_id: int, page: PageDep):
         if not days.isdigit():
             raise DomainError("invalid_extension", "Extend by at least one day.", "days")
         await orders.extend_protection(page.app, caller=page.caller, order_id=order_id, days=int(days))
-    return await _order_action(page, order_id, run, page._("The buyer's protection is extended."))
+    return await order_action(page, order_id, run, page._("The buyer's protection is extended."))
 
 
 @router.post("/orders/{order_id}/messages")
 async def post_message(order_id: int, page: PageDep):
     """R4: buyer and seller write to each other on the order."""
-    return await _order_action(page, order_id, lambda: conversations.post_order_message(
+    return await order_action(page, order_id, lambda: conversations.post_order_message(
         page.app, caller=page.caller, order_id=order_id, body=page.field("body")),
         page._("Message sent."))
 

@@ -171,6 +171,13 @@ ERRORS = {
     "message_too_long": N_("That message is too long."),
     "password_too_short": N_("Choose a password of at least 8 characters."),
     "wrong_password": N_("That is not your current password."),
+    "request_already_open": N_("You already asked for more protection on this order; wait for the seller's answer."),
+    "protection_not_running": N_("Protection is not running on this order any more, so it cannot be extended."),
+    "extension_limit_reached": N_("Protection was already extended by the most the rules allow."),
+    "reason_required": N_("Say why you need more time."),
+    "reason_too_long": N_("That reason is too long."),
+    "answer_too_long": N_("That reason is too long."),
+    "request_answered": N_("This request was already answered."),
 }
 
 
