@@ -52,8 +52,8 @@ async def _events(conn, request: ProtectionRequest, now: datetime) -> None:
 async def ask(app: Ombuds, *, caller: Caller, order_id: int, reason: str, days_wanted: int | None = None,
               expected_version: int | None = None) -> dict:
     """The buyer asks the seller for more protection; the seller is told (R38)."""
-    now = await app.now()
     async with app.uow() as uow:
+        now = await app.now()
         order = await load_visible(uow.repo, order_id, caller, lock=True)
         _require(caller, order, "buyer", "ask for more protection")  # 403 before 409
         if expected_version is not None and order.version != expected_version:
@@ -94,8 +94,8 @@ async def decline(app: Ombuds, *, caller: Caller, order_id: int, request_id: int
 
 
 async def _answer(app: Ombuds, caller: Caller, order_id: int, request_id: int, doing: str, change) -> dict:
-    now = await app.now()
     async with app.uow() as uow:
+        now = await app.now()
         order = await load_visible(uow.repo, order_id, caller, lock=True)
         _require(caller, order, "seller", doing)
         row = (await uow.conn.execute(select(pr).where(pr.c.id == request_id, pr.c.order_id == order.id))).first()
