@@ -24,8 +24,9 @@ MAX_BODY = 512 * 1024
 async def stripe_webhook(request: Request, app: AppDep) -> dict:
     """Point Stripe's webhook endpoint here (the events in docs/money.md). The ``Stripe-Signature``
     is verified with ``OMBUDS_STRIPE_WEBHOOK_SECRET`` (``whsec_…``) and a 5-minute tolerance; an
-    event is applied once (409 ``event_already_received`` after), and an event about a refund,
-    transfer or charge Ombuds does not know is 404 — neither changes anything."""
+    event is applied once (a repeat is 200 ``already_received``), and an event about a refund,
+    transfer or charge Ombuds does not know is 200 ``not_ours`` — neither changes anything, and
+    the 2xx stops Stripe's retries."""
     secret = request.app.state.settings.stripe_webhook_secret
     if not secret:
         raise NotConfigured("Stripe", "OMBUDS_STRIPE_WEBHOOK_SECRET")

@@ -94,7 +94,8 @@ def _parsed(model, data):
 async def ombuds_tracking_event(request: Request, app: AppDep) -> dict:
     """A carrier checkpoint in Ombuds' format, signed per Standard Webhooks with
     ``OMBUDS_TRACKING_WEBHOOK_SECRET``. 404 ``parcel_not_found`` for an unknown tracking number,
-    409 ``event_already_received`` for a ``webhook-id`` seen before, 401 for a bad signature."""
+    200 with ``already_received: true`` for a ``webhook-id`` seen before (a carrier's retry: nothing
+    changes, and the 2xx stops its retries), 401 for a bad signature."""
     secret = request.app.state.settings.tracking_webhook_secret
     if not secret:
         raise cw.NotConfigured("tracking", "OMBUDS_TRACKING_WEBHOOK_SECRET")

@@ -2,9 +2,11 @@
 
 ``api/routes_stripe.py`` verifies the ``Stripe-Signature`` with the library; this module applies
 a verified event in one transaction together with a row naming its id, so each event is applied
-once (a second delivery is ``409 event_already_received`` and changes nothing), and an event
-about something Ombuds does not know (a refund, transfer or charge of the account's other
-business) is ``404`` and changes nothing.
+once (a second delivery is answered ``200`` with ``result: already_received`` and changes
+nothing), and an event about something Ombuds does not know (a refund, transfer or charge of the
+account's other business) is answered ``200`` with ``result: not_ours`` and changes nothing. Stripe
+retries every answer that is not 2xx for days and disables an endpoint that keeps failing, so
+what was received and verified is always acknowledged.
 
 | event | what Ombuds does |
 |---|---|
@@ -48,21 +50,26 @@ async def apply(app: Ombuds, event: dict) -> dict:
         try:
             await uow.conn.execute(insert(provider_events).values(id=event["id"], type=kind,
                                                                   object_id=obj.get("id"), received_at=now))
-        except IntegrityError:
-            raise Conflict("event_already_received",
-                           f"Stripe event {event['id']} was received before; nothing was changed.", "id") from None
-        if kind in REFUND_EVENTS:
-            done = await _refund(uow, obj, now)
-        elif kind in TRANSFER_EVENTS:
-            done = await _transfer(uow, obj, now)
-        elif kind in DISPUTE_OPENED:
-            done = await _chargeback_opened(uow, obj, now)
-        elif kind in DISPUTE_CLOSED:
-            done = await _chargeback_closed(uow, app, obj, now)
-        else:
-            done = "ignored"  # kept, so that its repeat is recognised too
+        except IntegrityError:  # Stripe retries what it thinks failed: a 2xx stops it (nothing changes)
+            return {"id": event["id"], "type": kind, "result": "already_received"}
+        try:
+            done = await _dispatch(uow, app, kind, obj, now)
+        except NotFound as exc:  # the account's other business: acknowledged, so Stripe stops sending it
+            return {"id": event["id"], "type": kind, "result": "not_ours", "code": exc.code}
         await uow.commit()
     return {"id": event["id"], "type": kind, "result": done}
+
+
+async def _dispatch(uow, app: Ombuds, kind: str, obj: dict, now: datetime) -> str:
+    if kind in REFUND_EVENTS:
+        return await _refund(uow, obj, now)
+    if kind in TRANSFER_EVENTS:
+        return await _transfer(uow, obj, now)
+    if kind in DISPUTE_OPENED:
+        return await _chargeback_opened(uow, obj, now)
+    if kind in DISPUTE_CLOSED:
+        return await _chargeback_closed(uow, app, obj, now)
+    return "ignored"  # kept, so that its repeat is recognised too
 
 
 # Refunds: settlement and failure ------------------------------------------------------------

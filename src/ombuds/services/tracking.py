@@ -72,22 +72,28 @@ async def already_received(app: Ombuds, event_id: str) -> bool:
 
 async def record(app: Ombuds, *, event_id: str, source: str, checkpoints: list[Checkpoint],
                  order_id: int | None = None) -> dict:
-    """Apply and keep a webhook's checkpoints (all for one parcel). Refuses a replayed event
-    (409 ``event_already_received``) and an unknown parcel (404) before changing anything."""
+    """Apply and keep a webhook's checkpoints (all for one parcel). A replayed event is
+    acknowledged (``already_received``) and changes nothing; an unknown parcel is 404."""
     if not checkpoints:
         raise DomainError("no_checkpoints", "The event carries no checkpoint Ombuds can use.", "checkpoints")
     numbers = {c.tracking_number for c in checkpoints}
     if len(numbers) != 1:
         raise DomainError("several_parcels", "One event is about one parcel.", "tracking_number")
-    if await already_received(app, event_id):
-        raise Conflict("event_already_received",
-                       f"Event {event_id} was received before; nothing was changed.", "webhook-id")
+    if await already_received(app, event_id):  # a carrier's retry: acknowledged, so that it stops
+        return _already_received(len(checkpoints))
     parcel = await find_parcel(app, numbers.pop(), order_id)
     for checkpoint in sorted(checkpoints, key=lambda c: c.occurred_at):
         await _apply(app, parcel, checkpoint)
     kept = await _keep(app, parcel, checkpoints, event_id=event_id, source=source)
+    if kept < 0:
+        return _already_received(len(checkpoints))
     return {"parcel": parcel.parcel.value, "order_id": parcel.order_id, "dispute_id": parcel.dispute_id,
-            "recorded": kept, "received": len(checkpoints)}
+            "recorded": kept, "received": len(checkpoints), "already_received": False}
+
+
+def _already_received(received: int) -> dict:
+    return {"parcel": None, "order_id": None, "dispute_id": None, "recorded": 0, "received": received,
+            "already_received": True}
 
 
 async def _apply(app: Ombuds, parcel: FoundParcel, checkpoint: Checkpoint) -> None:
@@ -136,9 +142,7 @@ async def _keep(app: Ombuds, parcel: FoundParcel, checkpoints: list[Checkpoint],
             try:
                 await uow.conn.execute(pc.insert(), rows)
             except IntegrityError:  # the same event, delivered twice at once: the other one won
-                raise Conflict("event_already_received",
-                               f"Event {event_id} was received before; nothing was changed.",
-                               "webhook-id") from None
+                return -1
             await uow.repo.add_events([Event("parcel.checkpoint", "order", parcel.order_id, {
                 "order_id": parcel.order_id, "dispute_id": parcel.dispute_id, "parcel": parcel.parcel.value,
                 "tracking_number": r["tracking_number"], "status": r["status"],
