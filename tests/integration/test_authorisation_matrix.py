@@ -3,11 +3,15 @@
 The callers: no token, a wrong token, the order's buyer, its seller, another buyer, another
 seller, an arbitrator, the marketplace key, and the marketplace key acting for the buyer
 (``On-Behalf-Of``). Each operation runs against a fresh little world (an order with a
-dispute; a complaint, a refund, evidence or a webhook where its path needs one), and the
-status each caller must get is written down below as data:
+dispute, shipped; a complaint, a refund, evidence, a failed transfer or a webhook
+endpoint where its path needs one), and the status each caller must get is written down
+below as data:
 
 - ``401``, ``403``, ``404``: refused for who the caller is (404: as if it did not exist);
 - ``ok``: allowed — a 2xx, or a 409/422 about the state or the request, never 401/403/404.
+
+Webhooks from Stripe and the carriers take no bearer token: unsigned, every caller gets 401;
+signed, every caller is taken (the second test).
 
 Callers who must be refused run first, so that an allowed caller's change cannot hide a
 leak. An operation the table does not list fails the test: a new endpoint needs its row.
@@ -15,13 +19,23 @@ leak. An operation the table does not list fails the test: a new endpoint needs 
 
 from __future__ import annotations
 
+import json
+import uuid
+
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+from standardwebhooks import Webhook
 
+from ombuds.adapters.carrier_webhooks import sign_aftership
+from ombuds.adapters.clock import wall_now
 from ombuds.api.app import create_app
-from tests.conftest import MARKETPLACE_KEY, settings_for
+from ombuds.store import tables as t
+from ombuds.store.tables_stripe import payout_transfers
+from tests.conftest import MARKETPLACE_KEY, T0, settings_for
 from tests.evidence_files import jpeg
 from tests.factories import Marketplace
+from tests.stripe_servers import event, signed_event
 
 CALLERS = ("none", "wrong", "buyer", "seller", "other_buyer", "other_seller", "arbitrator", "marketplace",
            "marketplace_as_buyer")
@@ -34,6 +48,7 @@ PARTIES_AND_STAFF = "401 401 ok ok 404 404 ok ok ok"
 SELLER_ACTS = "401 401 403 ok 404 404 403 403 403"  # a dispute action only the seller takes here
 BUYER_ACTS = "401 401 ok 403 404 404 403 403 ok"
 EITHER_PARTY = "401 401 ok ok 404 404 403 403 ok"
+SIGNATURE_ONLY = "401 401 401 401 401 401 401 401 401"  # unsigned, whatever the bearer token
 
 #                                                  none wrong buyer seller b2 s2 arb mkt mkt-as-buyer
 EXPECTED: dict[str, str] = {
@@ -114,16 +129,16 @@ EXPECTED: dict[str, str] = {
     "POST /api/v1/complaints/{complaint_id}/penalty": "401 401 403 404 404 404 ok ok 403",
     "POST /api/v1/complaints/{complaint_id}/close": "401 401 ok 404 404 404 ok ok ok",
     "POST /api/v1/complaints/{complaint_id}/withdraw": "401 401 ok 404 404 404 403 403 ok",
-}
-
-# Operations that landed after this table was written (Stripe, carrier tracking, the case file,
-# the dashboard): their rows are still to be written. Listed here so that the gap is visible;
-# every other new operation fails the test below until it has its row.
-ROWS_TO_WRITE = {
-    "GET /api/v1/dashboard", "GET /api/v1/disputes/{dispute_id}/case-file",
-    "GET /api/v1/orders/{order_id}/chargebacks", "GET /api/v1/orders/{order_id}/tracking",
-    "GET /api/v1/orders/{order_id}/transfers", "POST /api/v1/stripe/webhooks",
-    "POST /api/v1/tracking/aftership", "POST /api/v1/tracking/events", "POST /api/v1/transfers/{transfer_id}/retry",
+    "GET /api/v1/dashboard": STAFF,
+    "GET /api/v1/disputes/{dispute_id}/case-file": PARTIES_AND_STAFF,
+    "GET /api/v1/orders/{order_id}/tracking": PARTIES_AND_STAFF,
+    "GET /api/v1/orders/{order_id}/chargebacks": "401 401 403 403 404 404 ok ok 403",
+    "GET /api/v1/orders/{order_id}/transfers": "401 401 403 ok 404 404 ok ok 403",
+    "POST /api/v1/transfers/{transfer_id}/retry": MARKETPLACE,
+    # Webhooks: the signature is the credential, never a bearer token (see SIGNED below).
+    "POST /api/v1/stripe/webhooks": SIGNATURE_ONLY,
+    "POST /api/v1/tracking/events": SIGNATURE_ONLY,
+    "POST /api/v1/tracking/aftership": SIGNATURE_ONLY,
 }
 
 BODIES: dict[str, dict] = {
@@ -162,10 +177,17 @@ BODIES: dict[str, dict] = {
 }
 
 
+TRACKING_SECRET = "whsec_" + "bWF0cml4LXRyYWNraW5nLXNlY3JldA=="
+AFTERSHIP_SECRET = "matrix-aftership-secret"
+STRIPE_SECRET = "whsec_matrix_stripe"
+
+
 @pytest.fixture(scope="module")
 def world_app(tmp_path_factory, sqlite_databases):
     url = sqlite_databases.create()
-    with TestClient(create_app(settings_for(url))) as client:
+    settings = settings_for(url, tracking_webhook_secret=TRACKING_SECRET, aftership_webhook_secret=AFTERSHIP_SECRET,
+                            stripe_webhook_secret=STRIPE_SECRET)
+    with TestClient(create_app(settings)) as client:
         yield client
 
 
@@ -176,7 +198,7 @@ def _operations(client) -> list[tuple[str, str]]:
 
 def test_every_operation_has_its_row_in_the_matrix(world_app):
     listed = {f"{m} {p}" for m, p in _operations(world_app)}
-    assert listed - EXPECTED.keys() - ROWS_TO_WRITE == set(), "operations without expectations"
+    assert listed - EXPECTED.keys() == set(), "operations without expectations"
     assert EXPECTED.keys() - listed == set(), "expectations for operations that do not exist"
 
 
@@ -190,7 +212,8 @@ def _world(market: Marketplace, path: str) -> dict:
               "arbitrator": market.arbitrator()}
     order = market.order(buyer, seller, [(1850, 1), (650, 1)])
     ids = {"order_id": order["id"], "user_id": buyer.id, "buyer_id": buyer.id, "seller_id": seller.id,
-           "free_line_id": order["lines"][1]["id"], "n": next(_n)}
+           "free_line_id": order["lines"][1]["id"], "tracking_number": order["shipment"]["tracking_number"],
+           "n": next(_n)}
     if "{dispute_id}" in path or "{refund_id}" in path or "{evidence_id}" in path:
         d = market.open_dispute(buyer, order)
         ids["dispute_id"] = d["id"]
@@ -211,10 +234,25 @@ def _world(market: Marketplace, path: str) -> dict:
         if "{complaint_id}" in path:
             ids["complaint_id"] = buyer.post("/complaints", {"order_id": order["id"], "message": "Broken."},
                                              expect=201)["id"]
+    if "{transfer_id}" in path:  # a payout's transfer that failed six times, waiting for the operator
+        buyer.confirm_receipt(order["id"])
+        ids["transfer_id"] = _failed_transfer(market, order)
     if "{endpoint_id}" in path:
         ids["endpoint_id"] = market.platform.post("/webhooks", {"url": "http://127.0.0.1:9/h", "event_types": ["*"]},
                                                   expect=201)["id"]
     return {"people": people, "ids": ids}
+
+
+def _failed_transfer(market: Marketplace, order: dict) -> int:
+    async def insert_one() -> int:
+        async with market.client.app.state.ombuds.engine.begin() as conn:
+            payout = (await conn.execute(select(t.payouts).where(t.payouts.c.order_id == order["id"]))).first()
+            return (await conn.execute(payout_transfers.insert().values(
+                line_id=payout.line_id, payout_id=payout.id, order_id=order["id"], seller_id=payout.seller_id,
+                destination="acct_1Matrix", amount=100, currency="USD", idempotency_key=f"payout-line-{payout.line_id}",
+                created_at=T0, next_attempt_at=None, attempts=6, last_error="card_declined")
+                .returning(payout_transfers.c.id))).scalar_one()
+    return market.client.portal.call(insert_one)
 
 
 def _headers(who: str, people: dict) -> dict:
@@ -260,3 +298,43 @@ def test_each_caller_gets_what_the_matrix_says(world_app, operation):
         if got >= 500 or (want == "ok" and got in (401, 403, 404)) or (want != "ok" and str(got) != want):
             wrong.append(f"{who}: expected {want}, got {got}")
     assert not wrong, f"{operation}: " + "; ".join(wrong)
+
+
+def _signed(operation: str, market: Marketplace, tracking_number: str) -> tuple[bytes, dict]:
+    """A well-signed event for a webhook operation, about the world's parcel (or a charge)."""
+    now = market.now()
+    if operation == "POST /api/v1/stripe/webhooks":
+        return signed_event(STRIPE_SECRET, event("charge.succeeded", {"id": f"ch_{uuid.uuid4().hex}",
+                                                                      "object": "charge"}))
+    if operation == "POST /api/v1/tracking/aftership":
+        body = json.dumps({"event": "tracking_update", "event_id": str(uuid.uuid4()), "msg": {
+            "tracking_number": tracking_number, "slug": "dhl", "tag": "InTransit",
+            "checkpoints": [{"checkpoint_time": now, "tag": "InTransit", "message": "Sorted"}]}}).encode()
+        return body, {"aftership-hmac-sha256": sign_aftership(AFTERSHIP_SECRET, body),
+                      "content-type": "application/json"}
+    body = json.dumps({"type": "parcel.checkpoint", "timestamp": now, "data": {
+        "tracking_number": tracking_number, "status": "in_transit", "occurred_at": now}}).encode()
+    event_id, when = f"msg_{uuid.uuid4().hex}", wall_now()
+    return body, {"webhook-id": event_id, "webhook-timestamp": str(int(when.timestamp())),
+                  "webhook-signature": Webhook(TRACKING_SECRET).sign(event_id, when, body.decode()),
+                  "content-type": "application/json"}
+
+
+SIGNED = sorted(op for op, row in EXPECTED.items() if row == SIGNATURE_ONLY)
+
+
+@pytest.mark.parametrize("operation", SIGNED)
+def test_a_webhooks_signature_is_its_only_credential(world_app, operation):
+    """The other side of SIGNATURE_ONLY: a well-signed event is taken from any caller, with or
+    without a bearer token, and no token (not even the marketplace key) stands in for it."""
+    method, path = operation.split(" ", 1)
+    market = Marketplace(world_app, MARKETPLACE_KEY)
+    world = _world(market, path)
+    wrong = []
+    for who in CALLERS:
+        body, signature = _signed(operation, market, world["ids"]["tracking_number"])
+        got = world_app.request(method, path, content=body,
+                                headers={**_headers(who, world["people"]), **signature}).status_code
+        if got >= 500 or got in (401, 403, 404):
+            wrong.append(f"{who}: got {got}")
+    assert len(SIGNED) == 3 and not wrong, f"{operation}: " + "; ".join(wrong)
