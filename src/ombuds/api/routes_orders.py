@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from ombuds.api import schemas
 from ombuds.api.schemas import PathId, QueryId
 from ombuds.api.auth import app_state, get_caller
+from ombuds.api.versions import IfMatch
 from ombuds.api.views import order_view
 from ombuds.domain.errors import Forbidden, NotFound
 from ombuds.services import accounts, orders, queries, web_sessions
@@ -91,30 +92,33 @@ async def get_order(order_id: PathId, caller: CallerDep, app: AppDep) -> dict:
 
 
 @router.post("/orders/{order_id}/ship", tags=["orders"])
-async def ship(order_id: PathId, body: schemas.Shipment, caller: CallerDep, app: AppDep) -> dict:
+async def ship(order_id: PathId, body: schemas.Shipment, caller: CallerDep, app: AppDep, version: IfMatch) -> dict:
     """R2: shipping starts the buyer's protection."""
     return await _view(app, await orders.ship(app, caller=caller, order_id=order_id, carrier=body.carrier,
-                                              tracking_number=body.tracking_number))
+                                              tracking_number=body.tracking_number, expected_version=version))
 
 
 @router.post("/orders/{order_id}/deliver", tags=["orders"])
-async def deliver(order_id: PathId, caller: CallerDep, app: AppDep) -> dict:
-    return await _view(app, await orders.record_delivery(app, caller=caller, order_id=order_id))
+async def deliver(order_id: PathId, caller: CallerDep, app: AppDep, version: IfMatch) -> dict:
+    return await _view(app, await orders.record_delivery(app, caller=caller, order_id=order_id,
+                                                         expected_version=version))
 
 
 @router.post("/orders/{order_id}/confirm-receipt", tags=["orders"])
-async def confirm_receipt(order_id: PathId, caller: CallerDep, app: AppDep) -> dict:
+async def confirm_receipt(order_id: PathId, caller: CallerDep, app: AppDep, version: IfMatch) -> dict:
     """R1: the seller is paid for every line not under dispute."""
-    return await _view(app, await orders.confirm_receipt(app, caller=caller, order_id=order_id))
+    return await _view(app, await orders.confirm_receipt(app, caller=caller, order_id=order_id,
+                                                         expected_version=version))
 
 
 @router.post("/orders/{order_id}/extend-protection", tags=["orders"])
-async def extend_protection(order_id: PathId, body: schemas.Extension, caller: CallerDep, app: AppDep) -> dict:
+async def extend_protection(order_id: PathId, body: schemas.Extension, caller: CallerDep, app: AppDep,
+                            version: IfMatch) -> dict:
     """R3: the seller extends the buyer's protection."""
     return await _view(app, await orders.extend_protection(app, caller=caller, order_id=order_id,
-                                                           days=body.days))
+                                                           days=body.days, expected_version=version))
 
 
 @router.post("/orders/{order_id}/cancel", tags=["orders"])
-async def cancel(order_id: PathId, caller: CallerDep, app: AppDep) -> dict:
-    return await _view(app, await orders.cancel(app, caller=caller, order_id=order_id))
+async def cancel(order_id: PathId, caller: CallerDep, app: AppDep, version: IfMatch) -> dict:
+    return await _view(app, await orders.cancel(app, caller=caller, order_id=order_id, expected_version=version))

@@ -2,17 +2,20 @@
 
 - Every dispute and order answer carries its ``version``; this middleware also sends it as a
   strong ``ETag`` (``"7"``), so a client can keep it from any answer, replayed ones included.
-- A party action sent with ``If-Match: "7"`` applies only to version 7: the routes read the
-  header through :func:`if_match` and the service compares it inside the action's transaction,
-  answering ``412 version_mismatch`` (with the current ``version``) when the thing moved on.
+- A party action on a dispute or an order sent with ``If-Match: "7"`` applies only to version
+  7: the routes read the header through :func:`if_match` (``IfMatch``) and the service compares
+  it inside the action's transaction, answering ``412 version_mismatch`` (with the current
+  ``version``) when the thing moved on.
 """
 
 from __future__ import annotations
 
 import re
 
+from typing import Annotated
+
 import orjson
-from fastapi import Request
+from fastapi import Depends, Request
 
 from ombuds.domain.errors import DomainError
 
@@ -30,6 +33,9 @@ def if_match(request: Request) -> int | None:
         raise DomainError("invalid_if_match", 'Send If-Match with the version you read, e.g. If-Match: "7".',
                           "if-match")
     return int(found.group(1))
+
+
+IfMatch = Annotated[int | None, Depends(if_match)]
 
 
 class VersionTags:

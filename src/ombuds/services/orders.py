@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from ombuds.domain.errors import DomainError, Forbidden, NotFound
+from ombuds.domain.errors import DomainError, Forbidden, NotFound, VersionMismatch
 from ombuds.domain.money import check_currency
 from ombuds.domain.orders import Order, OrderLine, OrderState
 from ombuds.services import money
@@ -84,16 +84,30 @@ def _require(caller: Caller, order: Order, party: str, doing: str) -> None:
         raise Forbidden("not_your_action", f"Only the order's {party} can {doing}.")
 
 
-async def _change(app: Ombuds, order_id: int, caller: Caller, party: str, doing: str, change) -> Order:
-    return await retry_if_order_moved(lambda: _change_once(app, order_id, caller, party, doing, change))
+def _check_version(order: Order, seen: int, expected_version: int | None) -> None:
+    """R34: with ``If-Match``, the action applies only to the version the caller read. The
+    order's write already names the version read in its ``WHERE``, so a change between this
+    read and that write is caught there (and, retried, answered here) at no extra cost."""
+    if expected_version is not None and seen != expected_version:
+        raise VersionMismatch("version_mismatch", f"This order has changed since version {expected_version}: "
+                              "read it again before you act.", "if-match", version=seen, state=order.state.value)
 
 
-async def _change_once(app: Ombuds, order_id: int, caller: Caller, party: str, doing: str, change) -> Order:
+async def _change(app: Ombuds, order_id: int, caller: Caller, party: str, doing: str, change,
+                  expected_version: int | None = None) -> Order:
+    return await retry_if_order_moved(lambda: _change_once(app, order_id, caller, party, doing, change,
+                                                           expected_version))
+
+
+async def _change_once(app: Ombuds, order_id: int, caller: Caller, party: str, doing: str, change,
+                       expected_version: int | None) -> Order:
     async with app.uow() as uow:
         now = await app.now()
         order = await load_visible(uow.repo, order_id, caller)
+        seen = order.version
         async with keeping_timers(uow, await catch_up(uow.repo, order, now, app.policy)):
             _require(caller, order, party, doing)
+            _check_version(order, seen, expected_version)
             change(order, now)
         await uow.repo.save_order(order, now)
         await money.pay_out(uow.repo, order, now, app.policy)
@@ -139,36 +153,39 @@ async def catch_up(repo: Repository, order: Order, now, policy) -> int:
     return fired
 
 
-async def ship(app: Ombuds, *, caller: Caller, order_id: int, carrier: str, tracking_number: str) -> Order:
+async def ship(app: Ombuds, *, caller: Caller, order_id: int, carrier: str, tracking_number: str,
+               expected_version: int | None = None) -> Order:
     if not tracking_number.strip():
         raise DomainError("tracking_required", "Enter the parcel's tracking number.", "tracking_number")
     return await _change(app, order_id, caller, "seller", "ship it", lambda o, now: o.ship(
-        carrier=carrier, tracking_number=tracking_number.strip(), now=now, policy=app.policy))
+        carrier=carrier, tracking_number=tracking_number.strip(), now=now, policy=app.policy), expected_version)
 
 
-async def record_delivery(app: Ombuds, *, caller: Caller, order_id: int) -> Order:
+async def record_delivery(app: Ombuds, *, caller: Caller, order_id: int, expected_version: int | None = None) -> Order:
     if not caller.is_platform:
         raise Forbidden("marketplace_only", "Deliveries are reported by the marketplace's carrier feed.")
     return await _change(app, order_id, caller, "buyer", "report delivery",
-                         lambda o, now: o.record_delivery(now=now))
+                         lambda o, now: o.record_delivery(now=now), expected_version)
 
 
-async def confirm_receipt(app: Ombuds, *, caller: Caller, order_id: int) -> Order:
+async def confirm_receipt(app: Ombuds, *, caller: Caller, order_id: int, expected_version: int | None = None) -> Order:
     return await _change(app, order_id, caller, "buyer", "confirm receipt",
-                         lambda o, now: o.confirm_receipt(now=now, policy=app.policy))
+                         lambda o, now: o.confirm_receipt(now=now, policy=app.policy), expected_version)
 
 
-async def extend_protection(app: Ombuds, *, caller: Caller, order_id: int, days: int) -> Order:
+async def extend_protection(app: Ombuds, *, caller: Caller, order_id: int, days: int,
+                            expected_version: int | None = None) -> Order:
     return await _change(app, order_id, caller, "seller", "extend protection",
-                         lambda o, now: o.extend_protection(days=days, now=now, policy=app.policy))
+                         lambda o, now: o.extend_protection(days=days, now=now, policy=app.policy), expected_version)
 
 
-async def cancel(app: Ombuds, *, caller: Caller, order_id: int) -> Order:
+async def cancel(app: Ombuds, *, caller: Caller, order_id: int, expected_version: int | None = None) -> Order:
     """Before shipping the whole order is refunded."""
     now = await app.now()
     async with app.uow() as uow:
         order = await load_visible(uow.repo, order_id, caller)
         _require(caller, order, "buyer", "cancel it")
+        _check_version(order, order.version, expected_version)
         order.cancel(now=now)
         await uow.repo.save_order(order, now)
         await money.refund_cancelled_order(uow.repo, order, now, app.policy)
