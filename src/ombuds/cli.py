@@ -57,13 +57,20 @@ def serve(host: str = "127.0.0.1", port: int = typer.Option(8000, envvar="PORT")
 def worker(interval: float = typer.Option(None, help="seconds between looks when idle and not woken "
                                                      "(SQLite); default OMBUDS_SWEEP_INTERVAL_SECONDS"),
            safety_interval: float = typer.Option(None, help="PostgreSQL: the longest an idle worker sleeps "
-                                                            "between wake-ups; default OMBUDS_WAKEUP_SAFETY_SECONDS")
+                                                            "between wake-ups; default OMBUDS_WAKEUP_SAFETY_SECONDS"),
+           metrics_port: int = typer.Option(0, envvar="OMBUDS_WORKER_METRICS_PORT",
+                                            help="serve GET /metrics on this port (0: none)"),
+           metrics_host: str = typer.Option("127.0.0.1", envvar="OMBUDS_WORKER_METRICS_HOST"),
            ) -> None:
     """Apply due deadlines and dispatch the outbox forever; run as many as you like on PostgreSQL."""
+    from ombuds.adapters import metrics
     from ombuds.api.app import build_ombuds
     from ombuds.worker import for_worker, run_forever
     settings = Settings()
     loops = for_worker(settings, interval=interval, safety_interval=safety_interval)
+    if metrics_port:  # the worker's counters for Prometheus, behind OMBUDS_METRICS_TOKEN when set
+        metrics.serve_in_thread(metrics_host, metrics_port, settings.metrics_token)
+        console.print(f"Metrics at http://{metrics_host}:{metrics_port}/metrics")
 
     async def work() -> None:
         ombuds = build_ombuds(settings)

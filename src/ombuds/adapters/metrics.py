@@ -7,9 +7,12 @@ process); nothing here is state another process needs.
 from __future__ import annotations
 
 import hmac
+import threading
 import time
+from http.server import ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client.exposition import MetricsHandler
 
 REQUESTS = Counter("ombuds_http_requests_total", "HTTP requests answered",
                    ["method", "route", "status"])
@@ -56,3 +59,25 @@ def allowed(authorization: str | None, token: str) -> bool:
         return True
     scheme, _, sent = (authorization or "").partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(sent.encode(), token.encode())
+
+
+def serve_in_thread(host: str, port: int, token: str) -> ThreadingHTTPServer:
+    """``GET /metrics`` for a process that serves no HTTP otherwise (``ombuds worker``), on a
+    daemon thread, behind the same optional bearer token; ``shutdown()`` stops it."""
+
+    class Handler(MetricsHandler):
+        def do_GET(self) -> None:
+            if self.path.split("?")[0] != "/metrics":
+                self.send_error(404)
+            elif not allowed(self.headers.get("Authorization"), token):
+                self.send_error(401)
+            else:
+                super().do_GET()
+
+        def log_message(self, *args) -> None:  # scrapes are not worth a log line each
+            pass
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    return server
