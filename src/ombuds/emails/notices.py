@@ -17,9 +17,11 @@ from typing import Any
 from markupsafe import Markup
 
 from ombuds.emails.catalogue import N_, environment, format_moment, supported, translations
+from ombuds.emails.substance import Said, sentences
 
 BUYER, SELLER = "buyer", "seller"
 PARTIES = (BUYER, SELLER)
+ARBITRATORS = "arbitrator"  # every arbitrator of the platform (R36)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +186,25 @@ DEADLINE_TODO: dict[tuple[str, str | None], tuple[str, str]] = {
         N_("answer before {date}"),
         N_("Grant more days or decline on the order's page. Protection ends on {date}; after that "
            "the request can no longer be answered.")),
+    # Arbitrators (R36): a case reaching the queue, an appeal, a case near its limit.
+    ("review_target", ARBITRATORS): (
+        N_("decide by {date}"),
+        N_("A case is waiting in the arbitration queue. The review target is {date}; read both "
+           "sides and decide.")),
+    ("review_limit", ARBITRATORS): (
+        N_("decide by {date} at the latest"),
+        N_("This case must be decided by {date}, its review limit.")),
+    # Complaints (R24)
+    ("answer_by", BUYER): (
+        N_("the platform aims to answer by {date}"),
+        N_("The platform's arbitrators aim to answer your complaint by {date}. You can add to it on "
+           "the order's page.")),
+    ("answer_by", ARBITRATORS): (
+        N_("answer by {date}"),
+        N_("Answer the complaint by {date}: with words, a goodwill refund or a penalty for the seller.")),
+    ("close_by", BUYER): (
+        N_("closes on {date}"),
+        N_("If nothing more happens, the complaint closes on {date}.")),
     ("dispute_window_ends", None): (
         N_("disputes possible until {date}"),
         N_("A dispute about this order can still be opened until {date}.")),
@@ -247,7 +268,8 @@ ORDER_NOTICES = {
     "order.completed": OrderNotice(N_("order completed"), PARTIES, "dispute_window_ends",
                                    "dispute_window_ends_at"),
     "order.closed": OrderNotice(N_("the time to open a dispute is over"), (BUYER,)),
-    "order.cancelled": OrderNotice(N_("order cancelled; the buyer is refunded in full"), PARTIES),
+    # The buyer cancelled (R36: not told of her own step); her refund e-mails say the money.
+    "order.cancelled": OrderNotice(N_("order cancelled; the buyer is refunded in full"), (SELLER,)),
     "payout.made": OrderNotice(N_("payment released to the seller"), (SELLER,)),
     "order.message": OrderNotice(N_("a new message about the order"), PARTIES),
     # Refunds (R20) are told about on their order's page, where their expected dates are.
@@ -257,19 +279,65 @@ ORDER_NOTICES = {
     "refund.failed": OrderNotice(N_("your refund is delayed; the platform is on it"), (BUYER,)),
 }
 
-SUBJECT = {"dispute": N_("Dispute #{id}: {happened}"), "order": N_("Order #{id}: {happened}")}
-LINK_LABEL = {"dispute": N_("Open the dispute"), "order": N_("Open the order")}
+# Complaints (R24), the seller's standing (R21) and the arbitrators' limits (R15).
+TRUST_NOTICES = {
+    "complaint.opened": OrderNotice(N_("complaint received"), (BUYER, ARBITRATORS)),
+    "complaint.answer": OrderNotice(N_("the platform answered"), (BUYER,)),
+    "complaint.grant_goodwill": OrderNotice(N_("the platform grants a goodwill refund"), (BUYER,)),
+    "complaint.penalise_seller": OrderNotice(N_("the platform penalised the seller"), (BUYER,)),
+    "complaint.close": OrderNotice(N_("complaint closed"), (BUYER,)),
+    "complaint.close_after_answer": OrderNotice(N_("complaint closed"), (BUYER,)),
+    "complaint.answer_reminder": OrderNotice(N_("reminder: a complaint waits for an answer"), (ARBITRATORS,)),
+    "complaint.answer_overdue": OrderNotice(N_("a complaint is past its answer target"), (ARBITRATORS,)),
+    "seller.warned": OrderNotice(N_("a warning from the platform"), (SELLER,)),
+    "seller.suspended": OrderNotice(N_("your store is suspended: it takes no new orders"), (SELLER,)),
+    "seller.reinstated": OrderNotice(N_("your store is reinstated"), (SELLER,)),
+    "seller.flagged": OrderNotice(N_("your store is flagged for too many lost disputes"), (SELLER,)),
+    "seller.flag_cleared": OrderNotice(N_("the flag on your store is cleared"), (SELLER,)),
+    "arbitration.near_limit": OrderNotice(N_("a case is near its review limit"), (ARBITRATORS,),
+                                          "review_limit", "review_limit_at"),
+}
+
+SUBJECT = {"dispute": N_("Dispute #{id}: {happened}"), "order": N_("Order #{id}: {happened}"),
+           "complaint": N_("Complaint #{id}: {happened}"), "seller": N_("Your store: {happened}")}
+LINK_LABEL = {"dispute": N_("Open the dispute"), "order": N_("Open the order"),
+              "complaint": N_("Open the complaint"), "seller": N_("Open your rating")}
+FOOTER = {
+    "party": N_("Ombuds buyer protection. You receive this e-mail because you are a party to this order."),
+    "staff": N_("Ombuds buyer protection. You receive this e-mail because you are one of the platform's "
+                "arbitrators."),
+}
+# Changes that put a case in front of the arbitrators: a new escalation or an appeal (R36).
+TO_ARBITRATORS = {"escalate", "negotiation_over", "disagree_verdict", "confirm_return"}
 
 
-def audience(change: Change) -> tuple[str, ...]:
-    """The roles this change is told to."""
+def audience(change: Change, said: Said = Said()) -> tuple[str, ...]:
+    """The roles this change is told to. R36: nobody hears of their own action, except the
+    receipt of the dispute or complaint they opened; arbitrators hear of a case that reaches
+    them (an escalation, an appeal) and of one near its limit."""
     cause = change.cause
     if cause.aggregate == "dispute":
+        action = cause.payload.get("action")
         if cause.type == REMINDER:  # R28: only the party the deadline decides against
             return tuple(r for r in PARTIES if r == cause.payload.get("remind"))
-        return () if cause.payload.get("action") in DISPUTE_TOLD_TO_NOBODY else PARTIES
-    notice = ORDER_NOTICES.get(cause.type)
-    return notice.to if notice else ()
+        if action in DISPUTE_TOLD_TO_NOBODY:
+            return ()
+        told = tuple(r for r in PARTIES if r != said.actor or action == "open")
+        reaches_them = change.result.payload.get("state") == "escalated" and (
+            action in TO_ARBITRATORS or any(e.payload.get("action") in TO_ARBITRATORS for e in change.events))
+        return told + ((ARBITRATORS,) if reaches_them else ())
+    notice = _notice(cause)
+    if notice is None:
+        return ()
+    actor = said.actor or cause.payload.get("author_role") or (
+        BUYER if cause.type == "order.completed" and cause.payload.get("by") == BUYER else None)
+    if cause.type == "complaint.opened":
+        actor = None  # the receipt: what happens next and by when
+    return tuple(r for r in notice.to if r != actor)
+
+
+def _notice(cause: OutboxEvent) -> OrderNotice | None:
+    return ORDER_NOTICES.get(cause.type) or TRUST_NOTICES.get(cause.type)
 
 
 def parties(change: Change) -> dict[str, int]:
@@ -283,21 +351,19 @@ def parties(change: Change) -> dict[str, int]:
 
 
 def compose(change: Change, to: Recipient, *, public_url: str,
-            sign_in_link: Callable[[str], str] | None = None) -> Mail:
+            sign_in_link: Callable[[str], str] | None = None, said: Said = Said()) -> Mail:
     """The e-mail for one person about one change, in their language. ``sign_in_link`` turns
-    the page's path into a link that also signs the reader in (R43, a policy switch)."""
+    the page's path into a link that also signs the reader in (R43, a policy switch); ``said``
+    is what the change's timeline entry says (who acted, what they gave, who agreed)."""
     language = supported(to.language)
     gettext = translations(language).gettext
     cause, result = change.cause, change.result
-    kind = cause.aggregate if cause.aggregate in SUBJECT else "order"
-    todo, outcome, state, deadline_at = _what_next(change, to.role)
+    kind, shown_id, path = _where(cause, to.role)
+    todo, outcome, state, deadline_at = _what_next(change, to.role, said)
     date = format_moment(deadline_at, language, to.time_zone) if deadline_at else None
-    # A refund is told about as part of its order, and links to the order's page.
-    shown_id = cause.aggregate_id if cause.aggregate in SUBJECT else cause.payload.get("order_id", cause.aggregate_id)
     headline = gettext(SUBJECT[kind]).format(id=shown_id, happened=gettext(_happened(cause)))
     short = gettext(todo[0]).format(date=date) if todo else (gettext(outcome[0]) if outcome else None)
     subject = f"{headline} — {short}" if short else headline
-    path = f"/{kind}s/{shown_id}"
     link = sign_in_link(path) if sign_in_link else f"{public_url.rstrip('/')}{path}"
     context = {
         "name": to.name, "language": language, "headline": headline, "link": link, "link_label": gettext(LINK_LABEL[kind]),
@@ -307,7 +373,10 @@ def compose(change: Change, to: Recipient, *, public_url: str,
         "todo_html": Markup.escape(gettext(todo[1])).format(date=Markup("<strong>{}</strong>").format(date))
         if todo else None,
         "outcome": gettext(outcome[1]) if outcome else None,
-        "details": _substance(cause, gettext),
+        "details": _substance(cause, said, gettext) + sentences(
+            cause.type, cause.aggregate, {**cause.payload, **_closing(change)}, said, gettext=gettext,
+            language=language, time_zone=to.time_zone),
+        "footer": gettext(FOOTER["staff" if to.role == ARBITRATORS else "party"]),
     }
     env = environment(language)
     return Mail(event=cause, recipient=to, language=language, subject=subject,
@@ -315,7 +384,32 @@ def compose(change: Change, to: Recipient, *, public_url: str,
                 html=env.get_template("notice.html").render(context))
 
 
-def _substance(cause: OutboxEvent, gettext) -> list[str]:
+def _where(cause: OutboxEvent, role: str) -> tuple[str, int, str]:
+    """(kind of thing, its number, the page to link). A refund is told about as part of its
+    order; an arbitration alert is about its dispute; a complaint's page is its order's."""
+    p = cause.payload
+    if cause.aggregate == "dispute" or cause.aggregate == "arbitration":
+        dispute_id = p.get("dispute_id") or cause.aggregate_id
+        return "dispute", dispute_id, f"/disputes/{dispute_id}"
+    if cause.aggregate == "complaint":
+        complaint_id = p.get("complaint_id") or cause.aggregate_id
+        path = "/arbitration" if role == ARBITRATORS else f"/orders/{p.get('order_id')}/complaint"
+        return "complaint", complaint_id, path
+    if cause.aggregate == "seller":
+        return "seller", cause.aggregate_id, "/rating"
+    order_id = p.get("order_id", cause.aggregate_id)
+    return "order", order_id, f"/orders/{order_id}"
+
+
+def _closing(change: Change) -> dict:
+    """The state a dispute change left things in (a refund amount is said once it is closed)."""
+    r = change.result.payload
+    if change.cause.aggregate != "dispute" or r.get("state") != "closed":
+        return {}
+    return {"state": "closed", "refunded_amount": r.get("refunded_amount")}
+
+
+def _substance(cause: OutboxEvent, said: Said, gettext) -> list[str]:
     """What the change was, in sentences (R36): the reason given, the days asked or added."""
     notice = ORDER_NOTICES.get(cause.type) if cause.aggregate != "dispute" else None
     if notice is None:
@@ -327,21 +421,28 @@ def _substance(cause: OutboxEvent, gettext) -> list[str]:
 def _happened(cause: OutboxEvent) -> str:
     if cause.aggregate == "dispute":
         return DISPUTE_HAPPENED.get(cause.payload.get("action") or "", DISPUTE_HAPPENED["execute"])
-    return ORDER_NOTICES[cause.type].happened
+    return _notice(cause).happened
 
 
-def _what_next(change: Change, role: str):
+AGREED = (N_("you agreed to the verdict"),
+          N_("You agreed to the verdict: nothing more to do. It becomes final when the other party "
+             "agrees too, or on {date} at the latest."))
+
+
+def _what_next(change: Change, role: str, said: Said = Said()):
     """(todo texts, outcome texts, state, deadline moment) after the change, for this role."""
     result = change.result
-    if result.aggregate == "dispute":
+    if result.aggregate in ("dispute", "complaint"):
         p = result.payload
         if p.get("state") == "closed":
             return None, OUTCOME.get(p.get("outcome") or ""), "closed", None
         todo = _todo(p.get("deadline"), role)
+        if p.get("deadline") == "reply_by" and role in said.agreed:  # R16: she has replied
+            todo = AGREED
         at = datetime.fromisoformat(p["deadline_at"]) if todo and p.get("deadline_at") else None
-        return (todo if at else None), None, p.get("state"), at
+        return (todo if at else None), None, p.get("state") if result.aggregate == "dispute" else None, at
     cause = change.cause
-    notice = ORDER_NOTICES.get(cause.type)
+    notice = _notice(cause)
     if notice and notice.deadline and cause.payload.get(notice.deadline_field):
         return (_todo(notice.deadline, role), None, None,
                 datetime.fromisoformat(cause.payload[notice.deadline_field]))

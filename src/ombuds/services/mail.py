@@ -16,11 +16,15 @@ from ombuds.adapters.clock import wall_now
 from ombuds.adapters.smtp import NOT_SENT, SmtpMailer
 from ombuds.domain.errors import NotFound
 from ombuds.domain.time_zones import zone
-from ombuds.emails.notices import Change, OutboxEvent, Recipient, audience, changes, compose, parties
+from ombuds.emails.notices import (
+    ARBITRATORS, REMINDER, Change, OutboxEvent, Recipient, audience, changes, compose, parties,
+)
+from ombuds.emails.substance import Said
 from ombuds.services import sign_in_links
 from ombuds.services.context import Ombuds
 from ombuds.services.delivery import DispatchConfig, claim, release, renew
-from ombuds.store.tables import orders, outbox, users
+from ombuds.store.tables import orders, outbox, timeline, users
+from ombuds.store.tables_trust import complaint_timeline
 from ombuds.store.tables_notify import mail_messages as mm
 
 log = structlog.get_logger("ombuds.mail")
@@ -32,18 +36,20 @@ async def queue(conn: AsyncConnection, events: list[OutboxEvent], *, now, config
     """Within the fan-out transaction: one message per party concerned per change."""
     grouped = changes(events)
     roles = await _parties(conn, grouped)
+    said = await _said(conn, grouped)
+    told = [audience(change, s) for change, s in zip(grouped, said)]
     people = await _people(conn, {i for r in roles for i in r.values()})
+    arbitrators = await _arbitrators(conn) if any(ARBITRATORS in t for t in told) else []
     status = PENDING if config.smtp is not None else LOCAL
     sender = config.sender
     rows, links = [], []
-    for change, ids in zip(grouped, roles):
-        for role in audience(change):
-            person = people.get(ids.get(role))
-            if person is None:
-                continue
+    for change, ids, s, to in zip(grouped, roles, said, told):
+        readers = [(role, person) for role in to for person in (
+            arbitrators if role == ARBITRATORS else [people.get(ids.get(role))]) if person is not None]
+        for role, person in readers:
             m = compose(change, Recipient(person.id, role, person.name, person.email, person.language,
                                           str(zone(person.time_zone, person.country))),
-                        public_url=config.public_url,
+                        public_url=config.public_url, said=s,
                         sign_in_link=_sign_in_links(config, person.id, now, links))
             rows.append({
                 "event_id": m.event.id, "event_type": m.event.type, "aggregate": m.event.aggregate,
@@ -82,6 +88,44 @@ async def _parties(conn: AsyncConnection, grouped: list[Change]) -> list[dict[st
             select(orders.c.id, orders.c.buyer_id, orders.c.seller_id).where(orders.c.id.in_(order_ids)))).all()}
     return [{**(of_order.get(c.cause.aggregate_id, {}) if c.cause.aggregate == "order" else {}), **parties(c)}
             for c in grouped]
+
+
+async def _said(conn: AsyncConnection, grouped: list[Change]) -> list[Said]:
+    """For each change, what its timeline entry says (R36): who acted, so that they are not
+    told of their own action; what they gave (a verdict's amount, a message); and, for a
+    verdict on the table, which parties have agreed to it (R16) — as of the change."""
+    wanted = {"dispute": {c.cause.aggregate_id for c in grouped
+                          if c.cause.aggregate == "dispute" and c.cause.type != REMINDER},
+              "complaint": {c.cause.aggregate_id for c in grouped if c.cause.aggregate == "complaint"}}
+    entries: dict[tuple[str, int], list] = {}
+    for kind, table, key in (("dispute", timeline, timeline.c.dispute_id),
+                             ("complaint", complaint_timeline, complaint_timeline.c.complaint_id)):
+        if wanted[kind]:
+            for r in (await conn.execute(select(key.label("of"), table.c.at, table.c.actor, table.c.action,
+                                                table.c.details).where(key.in_(wanted[kind]))
+                                         .order_by(table.c.id))).all():
+                entries.setdefault((kind, r.of), []).append(r)
+    found = []
+    for change in grouped:
+        cause = change.cause
+        rows = [r for r in entries.get((cause.aggregate, cause.aggregate_id), []) if r.at <= cause.created_at]
+        action = cause.payload.get("action")
+        own = next((r for r in reversed(rows) if r.action == action and r.at == cause.created_at), None)
+        agreed: set[str] = set()
+        for r in rows:  # since the verdict now on the table
+            if r.action == "decide":
+                agreed.clear()
+            elif r.action == "agree_verdict":
+                agreed.add(r.actor)
+        found.append(Said(own.actor, dict(own.details or {}), frozenset(agreed)) if own
+                     else Said(agreed=frozenset(agreed)))
+    return found
+
+
+async def _arbitrators(conn: AsyncConnection) -> list:
+    return (await conn.execute(select(users.c.id, users.c.name, users.c.email, users.c.language,
+                                      users.c.country, users.c.time_zone)
+                               .where(users.c.role == "arbitrator").order_by(users.c.id))).all()
 
 
 async def _people(conn: AsyncConnection, ids: set[int]) -> dict:
