@@ -16,7 +16,7 @@ from ombuds.domain import commands as c
 from ombuds.domain.disputes import Reason, Resolution
 from ombuds.domain.lifecycle import Action
 from ombuds.domain.tracking import Checkpoint, ParcelStatus
-from ombuds.services import clock, disputes, orders, tracking
+from ombuds.services import clock, disputes, orders, protection_requests, tracking
 from ombuds.services.context import PLATFORM, Caller
 from ombuds.services.orders import NewLine
 from ombuds.services.users import create_user
@@ -132,6 +132,11 @@ async def _story(app, ids: dict[str, int]) -> None:
         "Only two of the three mugs were in the parcel."))
     await disputes.act(app, caller=bits, dispute_id=m.id, action=Action.propose,
                        cmd=c.Propose(Resolution.refund_only, 600, "Half the price of one mug?"))
+    # R38: a buyer asks for more protection while the parcel waits at customs.
+    tripod = await order(ben, star, [("Phone tripod", 1599, 1)])
+    await ship(tripod, star, "LP00777888999CN")
+    await protection_requests.ask(app, caller=ben, order_id=tripod.id, days_wanted=20, reason=(
+        "The tracking says the parcel has been held at customs for a week. Could you give me 20 more days?"))
 
 
 async def _carrier(app, tracking_number: str, shipped_at, steps) -> None:

@@ -99,6 +99,14 @@ def test_R36_arbitrators_hear_of_escalations_and_appeals_and_the_agreeing_buyer_
     assert "Why they disagree: “It was another shirt.”" in parts(appeal)[0]
     assert inbox.to(s, "dispute.disagree_verdict") == []
 
+    # Left undecided, the case nears its review limit (R15): the arbitrators are told by when.
+    market.advance("58d")
+    dispatch(market)
+    near = the_one(inbox.to(a, "arbitration.near_limit"))
+    assert near["Subject"].startswith(f"Dispute #{d['id']}: a case is near its review limit — decide by ")
+    assert "at the latest" in near["Subject"] and f"/disputes/{d['id']}" in parts(near)[0]
+    assert inbox.to(b, "arbitration.near_limit") == [] and inbox.to(s, "arbitration.near_limit") == []
+
 
 def test_R36_complaints_penalties_and_flags_are_worded_for_their_reader(smtp_market, inbox):  # noqa: F811
     market = smtp_market

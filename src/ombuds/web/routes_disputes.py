@@ -19,6 +19,7 @@ from ombuds.services.arbitration import queue as arbitration_queue
 from ombuds.web import reads, words
 from ombuds.web.dispute_parts import attach, check_language, evidence_limits
 from ombuds.web.pages import Page, PageDep, WebExit, csrf_protect
+from ombuds.web.progress import STATUS as progress_status, progress
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 TEXT_ACTIONS = {Action.reject, Action.argue, Action.agree_verdict, Action.disagree_verdict}
@@ -89,6 +90,8 @@ async def show_dispute(page: Page, d: Dispute, *, status: int = 200, drafts: dic
     files = await evidence.list_evidence(page.app, caller=page.caller, dispute_id=d.id)
     context = dict(d=d, v=view, line=line, names=names, refunds=refunds, evidence=files,
                    deadline=deadline_box(page, view), said=statements(timeline),
+                   steps=progress(view["state"], view["outcome"], (e["to_state"] for e in timeline)),
+                   progress_status=progress_status,
                    allowed=set(view["allowed_actions"]), limits=evidence_limits(page),
                    can_upload=view["state"] != "closed" and user.role != "arbitrator", drafts=drafts or {},
                    tracks=await tracking.tracks(page.app, order_id=d.order_id, dispute_id=d.id))
