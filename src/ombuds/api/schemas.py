@@ -11,7 +11,6 @@ before anything is written.
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Annotated
 
 import pycountry
@@ -20,22 +19,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from pydantic_core import PydanticCustomError
 
 from ombuds.domain.disputes import Reason, Resolution, ReturnCondition
+from ombuds.domain.text import visible
 
 MAX_ID = 2**63 - 1  # BIGINT
 MAX_AMOUNT = 10**12  # minor units, per line and per order (R42)
 MAX_QUANTITY = 100_000
 MAX_OFFSET = 1_000_000
-
-# Characters that show nothing on their own: controls, format characters (zero-width space,
-# joiners, marks of direction, the BOM), separators, and the fillers that render as blanks.
-_BLANKS = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800"}
-
-
-def visible(text: str) -> bool:
-    """Whether ``text`` shows anything once invisible characters are removed."""
-    return any(not (ch.isspace() or ch in _BLANKS or unicodedata.category(ch)[0] in "CZM")
-               for ch in text)
-
 
 def _required_text(value: str) -> str:
     if not visible(value):

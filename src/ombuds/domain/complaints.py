@@ -29,6 +29,7 @@ from ombuds.domain.events import Event, TimelineEntry
 from ombuds.domain.orders import Order, OrderState
 from ombuds.domain.penalties import PenaltyKind, Standing, check_penalty
 from ombuds.domain.policy import Policy
+from ombuds.domain.text import written
 
 # Would be a policy field; policy.py belongs to the rules' owner (see docs/trust.md).
 CLOSE_AFTER_ANSWER = timedelta(days=14)
@@ -294,7 +295,7 @@ def file(order: Order, *, line_id: int | None, about: str, message: str, now: da
 
 
 def _text(value: str, field_name: str) -> str:
-    value = (value or "").strip()
+    value = written(value)
     if not value:
         raise DomainError("message_required", "Say what happened, in a few words.", field_name)
     if len(value) > MAX_TEXT:

@@ -7,6 +7,7 @@ and recomputes the single running deadline from the table's timers.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from datetime import datetime
 
 from ombuds.domain import commands as c
@@ -16,6 +17,7 @@ from ombuds.domain.events import DisputeClosed, Event, TimelineEntry
 from ombuds.domain.lifecycle import TIMERS, TRANSITIONS, Action, Transition, running_timer
 from ombuds.domain.orders import Order, OrderLine
 from ombuds.domain.policy import Policy
+from ombuds.domain.text import written
 
 STATE_WORDS = {
     DisputeState.awaiting_seller: "waiting for the seller's answer",
@@ -58,8 +60,8 @@ def open_dispute(order: Order, line: OrderLine, cmd: c.OpenDispute, *, now: date
         id=None, order_id=order.id, line_id=line.id, buyer_id=order.buyer_id,
         seller_id=order.seller_id, currency=order.currency, unit_price=line.unit_price,
         quantity=quantity, received=cmd.received, reason=cmd.reason,
-        description=cmd.description.strip(), opened_at=now, refund_to=cmd.refund_to,
-        proposal=Proposal(Actor.buyer, resolution, 0, cmd.description.strip(), now),
+        description=written(cmd.description), opened_at=now, refund_to=cmd.refund_to,
+        proposal=Proposal(Actor.buyer, resolution, 0, written(cmd.description), now),
     )
     amount = validate_proposal(d, Actor.buyer, c.Propose(resolution, cmd.amount, cmd.description))
     d.proposal.amount = amount
@@ -99,13 +101,15 @@ def _validate(d: Dispute, action: Action, actor: Actor, cmd: c.Command) -> c.Com
     expected = _COMMAND_FOR.get(action)
     if expected is not None and not isinstance(cmd, expected):
         raise DomainError("details_required", f"'{action.value}' needs its details.", None)
+    if isinstance(cmd, (c.Propose, c.Say, c.Decide, c.ConfirmReturn)):  # a message of blanks is none
+        cmd = dataclasses.replace(cmd, message=written(cmd.message))
     if action in (Action.propose, Action.amend):
-        return c.Propose(cmd.resolution, validate_proposal(d, actor, cmd), cmd.message.strip())
+        return c.Propose(cmd.resolution, validate_proposal(d, actor, cmd), cmd.message)
     if action is Action.accept and isinstance(cmd, c.Accept) and cmd.proposal_id != d.proposal.id:
         raise Conflict("proposal_changed", "The proposal you answered was replaced: read the one on "
                        "the table now and accept it by its id, if you agree to it.", "proposal_id",
                        proposal={**_proposal_details(d.proposal), "id": d.proposal.id}, version=d.version)
-    if action in (Action.reject, Action.argue) and not (cmd and cmd.message.strip()):
+    if action in (Action.reject, Action.argue) and not (cmd and cmd.message):
         raise DomainError("message_required", "Say why, in a few words.", "message")
     if action is Action.decide and not 0 <= cmd.refund_amount <= d.max_amount:
         raise DomainError("amount_out_of_range",

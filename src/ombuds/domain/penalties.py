@@ -16,6 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from ombuds.domain.errors import Conflict, DomainError
+from ombuds.domain.text import written
 
 MAX_REASON = 5000
 
@@ -66,7 +67,7 @@ def check_penalty(kind: str, reason: str, current: Standing, *, allow_reinstatem
     if kind not in [k.value for k in allowed]:
         raise DomainError("invalid_penalty", f"The penalty must be one of: "
                           f"{', '.join(k.value for k in allowed)}.", "kind")
-    reason = (reason or "").strip()
+    reason = written(reason)
     if not reason:
         raise DomainError("reason_required", "Give the reason; the seller reads it in their timeline.",
                           "reason")

@@ -19,6 +19,7 @@ from ombuds.domain.errors import Conflict, DomainError
 from ombuds.domain.events import Event
 from ombuds.domain.orders import Order, OrderState
 from ombuds.domain.policy import Policy
+from ombuds.domain.text import written
 
 MAX_REASON = 2000
 
@@ -91,7 +92,7 @@ def room(order: Order, policy: Policy) -> int:
 def ask(order: Order, *, reason: str, days_wanted: int | None, open_request: ProtectionRequest | None,
         now: datetime, policy: Policy) -> ProtectionRequest:
     """R38: the buyer asks for more protection, with a reason, while it runs and may still grow."""
-    reason = (reason or "").strip()
+    reason = written(reason)
     if not protection_runs(order, now):
         raise Conflict("protection_not_running",
                        "Protection is not running on this order (it has not shipped, or it is over), "

@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import insert, select
 
 from ombuds.domain.errors import DomainError, NotFound
+from ombuds.domain.text import written
 from ombuds.services.context import Caller, Ombuds
 from ombuds.services.orders import load_visible as load_visible_order
 from ombuds.store import tables as t
@@ -30,7 +31,7 @@ class Invisible(DomainError):
 
 
 def _body(text: str) -> str:
-    text = (text or "").strip()
+    text = written(text)
     if not text:
         raise DomainError("message_required", "Write a message.", "body")
     if len(text) > MAX_BODY:

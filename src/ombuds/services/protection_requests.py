@@ -17,6 +17,7 @@ from ombuds.domain import protection_requests as rules
 from ombuds.domain.errors import Conflict, DomainError, Forbidden, NotFound, VersionMismatch
 from ombuds.domain.orders import Order, OrderState
 from ombuds.domain.protection_requests import ProtectionRequest, RequestState
+from ombuds.domain.text import written
 from ombuds.services.context import Caller, Ombuds
 from ombuds.services.orders import catch_up, keeping_timers, load_visible, retry_if_order_moved
 from ombuds.store import tables as t
@@ -86,7 +87,7 @@ async def grant(app: Ombuds, *, caller: Caller, order_id: int, request_id: int, 
 
 async def decline(app: Ombuds, *, caller: Caller, order_id: int, request_id: int, answer: str | None) -> dict:
     """The seller says no, optionally saying why; the buyer is told."""
-    answer = (answer or "").strip() or None
+    answer = written(answer) or None
     if answer and len(answer) > rules.MAX_REASON:
         raise DomainError("answer_too_long", f"A reason may be at most {rules.MAX_REASON} characters.", "answer")
     return await _answer(app, caller, order_id, request_id, "decline the request",

@@ -11,13 +11,14 @@ from anyio import to_thread
 from ombuds.adapters import language
 from ombuds.domain import evidence as evidence_rules
 from ombuds.domain.errors import DomainError
+from ombuds.domain.text import written
 from ombuds.services import evidence
 from ombuds.web.pages import Page, language_refusal
 
 
 async def check_language(page: Page, text: str, field: str) -> str | None:
     """R9: None if the text is in an allowed language, else what to tell the writer."""
-    if not text.strip():
+    if not written(text):  # nothing that shows: the form says a text is needed, not which language
         return None
     allowed = tuple(page.app.policy.allowed_languages)
     checker = await to_thread.run_sync(language.get_checker)

@@ -14,6 +14,7 @@ from ombuds.domain import commands as c
 from ombuds.domain.disputes import Dispute, Resolution, ReturnCondition
 from ombuds.domain.errors import DomainError, NotFound
 from ombuds.domain.lifecycle import Action
+from ombuds.domain.text import written
 from ombuds.services import buyer_risk, chargebacks, conversations, disputes, evidence, protection_requests, queries, sellers, tracking
 from ombuds.services.arbitration import queue as arbitration_queue
 from ombuds.web import reads, words
@@ -139,7 +140,7 @@ async def _command(page: Page, action: Action, d: Dispute):
     if action in TEXT_ACTIONS:
         return c.Say(message)
     if action is Action.decide:
-        if not message:  # both parties read why (the page asks for reasons; R15)
+        if not written(message):  # both parties read why (the page asks for reasons; R15)
             raise DomainError("reasons_required", "Give the reasons for the verdict.", "message")
         try:
             amount = f.parse_amount(page.field("refund_amount"), d.currency)
