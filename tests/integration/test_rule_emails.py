@@ -138,3 +138,22 @@ def test_R36_complaints_penalties_and_flags_are_worded_for_their_reader(smtp_mar
     assert warned["Subject"] == "Your store: a warning from the platform"
     assert "The platform's reason: “Rude to a buyer.”" in parts(warned)[0] and "/rating" in parts(warned)[0]
     assert inbox.to(a, "complaint.grant_goodwill") == [] and inbox.to(a, "complaint.penalise_seller") == []
+
+
+def test_R36_order_steps_are_told_to_the_other_party_only(smtp_market, inbox):  # noqa: F811
+    market = smtp_market
+    buyer, seller = market.buyer(), market.seller()
+    b, s = email_of(market, buyer), email_of(market, seller)
+    shipped = market.order(buyer, seller)
+    unshipped = market.order(buyer, seller, [(700, 2)], ship=False)
+    dispatch(market)
+    inbox.messages.clear()
+
+    buyer.confirm_receipt(shipped["id"])
+    buyer.post(f"/orders/{unshipped['id']}/cancel")
+    dispatch(market)
+    assert inbox.to(b, "order.completed") == [] and len(inbox.to(s, "order.completed")) == 1
+    assert inbox.to(b, "order.cancelled") == []
+    assert "Refunded to the buyer: $14.00." in parts(the_one(inbox.to(s, "order.cancelled")))[0]
+    refund = parts(the_one(inbox.to(b, "refund.issued")))[0]  # her money: how much, and when
+    assert "Amount: $14.00, back to the original payment method." in refund and "Expect it between " in refund
