@@ -3,12 +3,14 @@
 A real ``ombuds serve`` on SQLite and on PostgreSQL, with a small marketplace in it. Every
 operation of ``/openapi.json`` is called with generated requests — valid ones and invalid
 ones, with generated ids and with the ids of things that exist — as the marketplace and as
-a buyer. Every answer must be no 5xx, have a status the description lists for the operation,
-the content type it lists, and a body that matches the listed schema. Then a stateful run
-chains operations through the links Schemathesis infers.
+a buyer (with the ids of things that exist, or none in its path). Every answer must be no
+5xx, have a status the description lists for the operation, the content type it lists, and
+a body that matches the listed schema. Then a stateful run chains operations through the
+links Schemathesis infers.
 
 Bounded for CI: ``OMBUDS_FUZZ_EXAMPLES`` examples per operation, mode and caller (default 3),
-no deadlines, no example database.
+no deadlines, no example database. One server per database serves all the tests of this file
+(each seeds its own marketplace in it), so the server starts twice, not six times.
 """
 
 from __future__ import annotations
@@ -26,12 +28,30 @@ from schemathesis.checks import (
 from schemathesis.generation import GenerationMode
 
 from tests.conftest import MARKETPLACE_KEY
+from tests.e2e.conftest import running_server, show_log_if_failed
 from tests.factories import Marketplace
 
 EXAMPLES = int(os.environ.get("OMBUDS_FUZZ_EXAMPLES", "3"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 BOUNDED = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=False,
                    suppress_health_check=list(HealthCheck), phases=[Phase.generate])
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def shared_server(request, tmp_path_factory):
+    """A running ``ombuds serve`` on a migrated database, shared by the tests of this file."""
+    databases = request.getfixturevalue(f"{request.param}_databases")
+    database_url = databases.create()
+    with running_server(database_url, tmp_path_factory.mktemp(f"fuzzed-{request.param}")) as running:
+        yield running
+    databases.drop(database_url)
+
+
+@pytest.fixture
+def server_url(request, shared_server) -> str:
+    url, log = shared_server
+    show_log_if_failed(request, log)
+    return url
 
 
 def _seed(url: str) -> tuple[dict[str, str], dict[str, int]]:
@@ -77,7 +97,10 @@ def test_every_operation_answers_as_documented_and_never_5xx(server_url):
         names = {p.name for p in operation.path_parameters}
         known = {name: ids[name] for name in names if name in ids}
         for who, token in tokens.items():
-            failures += _fuzz(server_url, operation, token, GenerationMode.POSITIVE, None)
+            # Generated ids (huge, negative, unknown) as the marketplace, who may see everything;
+            # the buyer's answer to an id that does not exist is the same 404 and adds nothing.
+            if who == "marketplace" or not names:
+                failures += _fuzz(server_url, operation, token, GenerationMode.POSITIVE, None)
             if who == "marketplace":  # invalid input is refused before anyone's rights matter
                 failures += _fuzz(server_url, operation, token, GenerationMode.NEGATIVE, None)
             if known and len(known) == len(names):
