@@ -450,3 +450,29 @@ def test_r10_a_pdf_is_served_without_its_author_dates_or_xmp(market, people, dis
     with pikepdf.open(io.BytesIO(served)) as cleaned:
         assert "/Info" not in cleaned.trailer and "/Metadata" not in cleaned.Root
         assert len(cleaned.pages) == 1
+
+
+def test_r10_a_photo_placed_in_a_pdf_is_served_without_its_exif_and_gps(market, people, dispute):
+    buyer, seller, arbitrator = people
+    photo = files.jpeg(gps=True)
+    document = pikepdf.new()
+    document.add_blank_page(page_size=(800, 600))
+    image = document.make_stream(photo, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=800,
+                                 Height=600, ColorSpace=pikepdf.Name.DeviceRGB, BitsPerComponent=8,
+                                 Filter=pikepdf.Name.DCTDecode)
+    document.pages[0].Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image))
+    document.pages[0].Contents = document.make_stream(b"q 800 0 0 600 0 0 cm /Im0 Do Q")
+    raw = io.BytesIO()
+    document.save(raw)
+
+    added = upload(buyer, dispute["id"], "scan.pdf", raw.getvalue(), content_type="application/pdf")
+    served = market.client.get(added["file_url"], headers=seller.headers).content
+
+    with pikepdf.open(io.BytesIO(served)) as cleaned:
+        [placed] = cleaned.pages[0].get_images().values()
+        jpeg = placed.read_raw_bytes()
+    assert b"Exif" not in jpeg and not Image.open(io.BytesIO(jpeg)).getexif()
+    scan = photo.index(b"\xff\xda")
+    assert jpeg.endswith(photo[scan:])  # the picture itself is not re-encoded
+    staff = arbitrator.get(f"/disputes/{dispute['id']}/evidence")["items"][0]
+    assert staff["gps_removed"] is True

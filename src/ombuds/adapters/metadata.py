@@ -13,7 +13,9 @@ as a cleaned copy; the original is kept as uploaded, for its hash.
   format is simple and stable (ISO/IEC 14496-12), so it is done here, in place, on a copy.
 - **PDF**: pikepdf (qpdf) drops the document information dictionary (author, creator,
   producer, dates) and every XMP ``/Metadata`` stream (of the document, its pages and the
-  images on them), then writes the file again.
+  images on them); a photo placed in the PDF as a JPEG keeps its camera's segments inside its
+  stream, so those (EXIF with its GPS, XMP, IPTC, comments) are cut out of each JPEG without
+  decoding it — its image data is byte for byte the same. Then the file is written again.
 - **WebM**: served as uploaded (its tags are rare and hold no location): said in evidence.md.
 """
 
@@ -94,6 +96,14 @@ def strip_pdf(source: BinaryIO) -> Cleaned:
             del pdf.trailer["/Info"]
             removed += 1
         for obj in pdf.objects:
+            if isinstance(obj, pikepdf.Stream) and obj.get("/Subtype") == "/Image" \
+                    and obj.get("/Filter") == "/DCTDecode":
+                cut = _jpeg_without_metadata(obj.read_raw_bytes())
+                if cut is not None:
+                    jpeg, segments, located = cut
+                    obj.write(jpeg, filter=pikepdf.Name.DCTDecode, decode_parms=obj.get("/DecodeParms"))
+                    removed += segments
+                    had_location = had_location or located
             if isinstance(obj, (pikepdf.Dictionary, pikepdf.Stream)) and "/Metadata" in obj:
                 meta = obj.get("/Metadata")
                 if isinstance(meta, pikepdf.Stream):
@@ -104,3 +114,55 @@ def strip_pdf(source: BinaryIO) -> Cleaned:
         pdf.save(out, fix_metadata_version=False, deterministic_id=True)
     out.seek(0)
     return Cleaned(out, removed, had_location)
+
+
+# JPEG segments that describe the picture rather than draw it: APP1 (EXIF, XMP), APP3–APP13
+# and APP15 (makers' notes, IPTC, Photoshop) and comments. Kept: APP0 (JFIF), APP2 when it is an
+# ICC colour profile, APP14 (Adobe's colour transform) — without them colours would change.
+_DROPPED = {0xE1, *range(0xE3, 0xEE), 0xEF, 0xFE}
+
+
+def _jpeg_without_metadata(data: bytes) -> tuple[bytes, int, bool] | None:
+    """The JPEG without its metadata segments, how many went and whether one held a location;
+    None if there was nothing to cut or the stream is not a JPEG this can walk."""
+    if not data.startswith(b"\xff\xd8"):
+        return None
+    kept, dropped, located, i = bytearray(b"\xff\xd8"), 0, False, 2
+    while i + 4 <= len(data):
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker == 0xDA:  # start of scan: the image data, to the end, as it is
+            kept += data[i:]
+            break
+        (length,) = struct.unpack(">H", data[i + 2:i + 4])
+        segment = data[i:i + 2 + length]
+        if length < 2 or len(segment) < 2 + length:
+            return None
+        if marker in _DROPPED or (marker == 0xE2 and not segment[4:16] == b"ICC_PROFILE\0"):
+            dropped += 1
+            located = located or _has_location(marker, segment[4:])
+        else:
+            kept += segment
+        i += 2 + length
+    else:
+        return None
+    return (bytes(kept), dropped, located) if dropped else None
+
+
+def _has_location(marker: int, payload: bytes) -> bool:
+    if any(m in payload for m in LOCATION_MARKERS):
+        return True
+    if marker != 0xE1 or not payload.startswith(b"Exif\0\0"):
+        return False
+    from PIL import Image
+
+    exif = Image.Exif()
+    try:
+        exif.load(payload[6:])
+        return bool(exif.get_ifd(0x8825))  # the GPS IFD
+    except Exception:  # noqa: BLE001 — a broken EXIF block is dropped all the same
+        return False
