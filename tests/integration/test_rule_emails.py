@@ -157,3 +157,24 @@ def test_R36_order_steps_are_told_to_the_other_party_only(smtp_market, inbox):  
     assert "Refunded to the buyer: $14.00." in parts(the_one(inbox.to(s, "order.cancelled")))[0]
     refund = parts(the_one(inbox.to(b, "refund.issued")))[0]  # her money: how much, and when
     assert "Amount: $14.00, back to the original payment method." in refund and "Expect it between " in refund
+
+
+def test_R36_R43_an_arbitrators_email_links_to_the_case_without_signing_anyone_in(database_url, inbox,  # noqa: F811
+                                                                                   tmp_path):
+    from fastapi.testclient import TestClient
+
+    from ombuds.api.app import create_app
+    from tests.conftest import MARKETPLACE_KEY, settings_for
+    from tests.factories import Marketplace
+    policy = tmp_path / "policy.toml"
+    policy.write_text("sign_in_links_in_emails = true\n")
+    settings = settings_for(database_url, smtp_host="127.0.0.1", smtp_port=inbox.port, smtp_tls="none"
+                            ).model_copy(update={"policy_file": policy})
+    with TestClient(create_app(settings)) as client:
+        market = Marketplace(client, MARKETPLACE_KEY)
+        buyer, seller, mara = market.buyer(), market.seller(), market.arbitrator()
+        d = market.escalated_dispute(buyer, seller)
+        dispatch(market)
+        to_mara = parts(the_one(inbox.to(email_of(market, mara), "dispute.negotiation_over")))[0]
+        assert f"http://127.0.0.1:8000/disputes/{d['id']}" in to_mara and "/signin/link/" not in to_mara
+        assert "/signin/link/" in parts(inbox.to(email_of(market, buyer), "dispute.negotiation_over")[0])[0]

@@ -50,7 +50,8 @@ async def queue(conn: AsyncConnection, events: list[OutboxEvent], *, now, config
             m = compose(change, Recipient(person.id, role, person.name, person.email, person.language,
                                           str(zone(person.time_zone, person.country))),
                         public_url=config.public_url, said=s,
-                        sign_in_link=_sign_in_links(config, person.id, now, links))
+                        # R43: staff sign in with passwords; their e-mails link to the page only
+                        sign_in_link=None if role == ARBITRATORS else _sign_in_links(config, person.id, now, links))
             rows.append({
                 "event_id": m.event.id, "event_type": m.event.type, "aggregate": m.event.aggregate,
                 "aggregate_id": m.event.aggregate_id, "user_id": person.id, "to_address": person.email,
