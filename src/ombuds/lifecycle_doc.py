@@ -1,8 +1,8 @@
-"""Renders the dispute lifecycle as Markdown from the code's own tables.
+"""Renders the lifecycles — disputes, complaints, orders — as Markdown from the engine's tables.
 
-The transitions table, the timers table and a Mermaid state diagram are all read from
-:data:`ombuds.domain.lifecycle.TRANSITIONS` and :data:`~ombuds.domain.lifecycle.TIMERS`,
-so the docs cannot say what the code does not do.
+For each table run by :mod:`ombuds.domain.engine`, a transitions table, a timers table and a
+Mermaid state diagram are read from its ``transitions`` and ``timers``, so the docs cannot
+say what the code does not do.
 
 ``python -m ombuds.lifecycle_doc`` prints the section; ``python -m ombuds.lifecycle_doc
 docs/architecture.md`` rewrites the part of that file between the markers.
@@ -15,8 +15,10 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from ombuds.domain import complaints, orders
 from ombuds.domain.disputes import Actor
-from ombuds.domain.lifecycle import TIMERS, TRANSITIONS, Timer, Transition, _confirm_return_by
+from ombuds.domain.engine import Table, Timer, Transition
+from ombuds.domain.lifecycle import DISPUTES, TIMERS, TRANSITIONS, _confirm_return_by
 from ombuds.domain.policy import DEFAULT_POLICY, Policy
 
 START = "<!-- lifecycle:start -->"
@@ -38,7 +40,19 @@ _HAND_WRITTEN: dict[Callable, Callable[[Policy], str]] = {
         f"{_SINCE['return_shipped_at']}, or {_days(p.return_confirm_after_delivery_days)} "
         f"(return_confirm_after_delivery_days) after {_SINCE['return_delivered_at']}, "
         "whichever is earlier"),
+    complaints._answer_by: lambda p: (
+        f"{_days(p.complaint_answer_days)} (complaint_answer_days) after filing, unless it already passed"),
+    complaints._close_by: lambda p: f"{_days(complaints.CLOSE_AFTER_ANSWER.days)} after the answer",
+    orders._protection_ends: lambda p: (
+        f"at `protection_ends_at`: {_days(p.protection_days)} (protection_days) after shipping, "
+        "plus the seller's extensions"),
+    orders._window_ends: lambda p: (
+        f"at `dispute_window_ends_at`: {_days(p.dispute_window_after_completion_days)} "
+        "(dispute_window_after_completion_days) after completion"),
 }
+
+# How each aggregate comes to be, for the diagram's first arrow.
+_BORN = {"dispute": "awaiting_seller : open", "complaint": "open : file", "order": "paid : paid at checkout"}
 
 
 def _days(n: int) -> str:
@@ -96,11 +110,11 @@ def _fired_to(timer: Timer, transitions: Iterable[Transition]) -> str:
 
 
 def _against(timer: Timer, policy: Policy) -> str:
-    """Whom the timer decides against; that party is reminded before it runs out (R28)."""
-    if timer.against is None:
+    """Whom the timer decides against; whoever it names is reminded before it runs out (R28)."""
+    if timer.reminded is None:
         return "—"
-    return (f"{timer.against.value}; reminded {policy.reminder_lead_hours} hours "
-            "(reminder_lead_hours) before")
+    whom = timer.against.value if timer.against else f"nobody; {timer.reminded}"
+    return f"{whom}; reminded {policy.reminder_lead_hours} hours (reminder_lead_hours) before"
 
 
 def timers_table(*, timers: Iterable[Timer] = TIMERS, transitions: Iterable[Transition] = TRANSITIONS,
@@ -115,7 +129,7 @@ def timers_table(*, timers: Iterable[Timer] = TIMERS, transitions: Iterable[Tran
 
 
 def state_diagram(*, transitions: Iterable[Transition] = TRANSITIONS,
-                  timers: Iterable[Timer] = TIMERS) -> str:
+                  timers: Iterable[Timer] = TIMERS, table: Table = DISPUTES) -> str:
     """A Mermaid ``stateDiagram-v2``; parallel rows share one arrow, timer actions are marked ⏱."""
     timed = _timer_actions(timers=timers)
     edges: dict[tuple[str, str], list[str]] = {}
@@ -124,29 +138,38 @@ def state_diagram(*, transitions: Iterable[Transition] = TRANSITIONS,
         labels = edges.setdefault((t.state.value, t.to.value), [])
         if label not in labels:
             labels.append(label)
-    lines = ["```mermaid", "stateDiagram-v2", "    [*] --> awaiting_seller : open"]
+    lines = ["```mermaid", "stateDiagram-v2", f"    [*] --> {_BORN[table.name]}"]
     lines += [f"    {a} --> {b} : {', '.join(labels)}" for (a, b), labels in edges.items()]
-    lines += ["    closed --> [*]", "```"]
+    lines += [f"    {s.value} --> [*]" for s in table.states if s in table.final]
+    lines += ["```"]
     return "\n".join(lines) + "\n"
 
 
-def render(*, policy: Policy = DEFAULT_POLICY) -> str:
-    """The whole generated section (without the markers)."""
+def _one(table: Table, title: str, policy: Policy) -> str:
     return (
-        "<!-- generated from ombuds.domain.lifecycle by `make docs`; do not edit by hand -->\n\n"
-        "#### Transitions\n\n"
-        "One row per entry of `TRANSITIONS`. Where a state and action have several rows, the "
-        "first whose condition holds applies. `platform` is the marketplace key; "
-        "`system (at once)` runs in the same transaction as the action that reached `agreed`.\n\n"
-        + transitions_table()
-        + "\n#### Timers\n\n"
-        "One row per entry of `TIMERS`, with the default policy's numbers. The running deadline is "
-        "the earliest due timer of the dispute's state; moving on to another state cancels it. "
-        "A timer that decides against a party first gives that party a reminder (R28): a "
-        "`reminder` timeline entry and a `dispute.deadline_reminder` outbox event.\n\n"
-        + timers_table(policy=policy)
-        + "\n#### State diagram\n\n"
-        + state_diagram()
+        f"#### {title}\n\n##### Transitions\n\n"
+        + transitions_table(transitions=table.transitions, timers=table.timers)
+        + "\n##### Timers\n\n"
+        + timers_table(timers=table.timers, transitions=table.transitions, policy=policy)
+        + "\n##### State diagram\n\n"
+        + state_diagram(transitions=table.transitions, timers=table.timers, table=table))
+
+
+def render(*, policy: Policy = DEFAULT_POLICY) -> str:
+    """The whole generated section (without the markers): the three tables the engine runs."""
+    return (
+        "<!-- generated from the engine's tables by `make docs`; do not edit by hand -->\n\n"
+        "One transitions row per entry of a table's `TRANSITIONS`: where a state and action have "
+        "several rows, the first whose condition holds applies. `platform` is the marketplace key; "
+        "`system (at once)` runs in the same transaction as the action that reached its state. "
+        "One timers row per entry of `TIMERS`, with the default policy's numbers: the running "
+        "deadline is the earliest due timer of the state, and moving on to another state cancels it. "
+        "A timer that names someone to remind gives a reminder first (R28): a `reminder` timeline "
+        "entry and a `<table>.deadline_reminder` (complaints: `complaint.answer_reminder`) outbox "
+        "event.\n\n"
+        + _one(DISPUTES, "Disputes (`domain/lifecycle.py`)", policy)
+        + "\n" + _one(complaints.COMPLAINTS, "Complaints, R24 (`domain/complaints.py`)", policy)
+        + "\n" + _one(orders.ORDERS, "Orders (`domain/orders.py`)", policy)
     )
 
 

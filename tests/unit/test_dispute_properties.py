@@ -29,7 +29,7 @@ from hypothesis.stateful import (
 )
 
 from ombuds.domain import commands as c
-from ombuds.domain import engine
+from ombuds.domain import engine, lifecycle
 from ombuds.domain.disputes import (
     Actor,
     Dispute,
@@ -267,7 +267,7 @@ class DisputesOfOneOrder(RuleBasedStateMachine):
                                           or (refund_to == "platform_balance" and p.in_platform_balance_offered),
         }
         try:
-            d = engine.open_dispute(o, line, cmd, now=now, policy=p, line_has_dispute=already)
+            d = lifecycle.open_dispute(o, line, cmd, now=now, policy=p, line_has_dispute=already)
         except DomainError as refused:
             event(f"open refused: {refused.code}")
             assert not all(allowed_by_rules.values()), f"refused {refused.code} though every rule allows it"
@@ -532,7 +532,7 @@ def test_R12_seller_silence_on_a_replacement_request_closes_in_the_buyers_favour
     for 5 days. R12: silence closes the dispute in the buyer's favour — not with nothing."""
     order = _shipped()
     try:
-        d = engine.open_dispute(order, order.lines[0], c.OpenDispute(
+        d = lifecycle.open_dispute(order, order.lines[0], c.OpenDispute(
             order_id=1, line_id=1, received=True, reason=Reason.damaged,
             resolution=Resolution.replacement, amount=0, description="It arrived broken."),
             now=T0 + timedelta(days=3), policy=DEFAULT_POLICY, line_has_dispute=False)
@@ -548,7 +548,7 @@ def test_R8_a_parcel_never_received_is_never_to_be_sent_back():
     """Not received (R8: refund, no return). The arbitrator grants a full refund with
     'return required'; the buyer cannot ship back what never came and must not lose it."""
     order, p = _shipped(), DEFAULT_POLICY
-    d = engine.open_dispute(order, order.lines[0], c.OpenDispute(
+    d = lifecycle.open_dispute(order, order.lines[0], c.OpenDispute(
         order_id=1, line_id=1, received=False, reason=Reason.not_received, description="Never came."),
         now=T0 + timedelta(days=11), policy=p, line_has_dispute=False)
     engine.act(d, Action.reject, Actor.seller, SELLER_ID, c.Say("Tracking says delivered."),

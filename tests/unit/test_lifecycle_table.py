@@ -13,7 +13,7 @@ import pytest
 from ombuds.domain.errors import Conflict
 
 from ombuds.domain import commands as c
-from ombuds.domain import engine
+from ombuds.domain import engine, lifecycle
 from ombuds.domain.disputes import Actor, Reason, Resolution, ReturnCondition
 from ombuds.domain.disputes import DisputeState as S
 from ombuds.domain.errors import DomainError, Forbidden
@@ -45,7 +45,7 @@ def shipped_order(*lines: tuple[int, int]) -> Order:
 def a_dispute(resolution: Resolution = Resolution.refund_only, amount: int | None = None, *,
               at: datetime = T0 + timedelta(days=1)):
     order = shipped_order()
-    return engine.open_dispute(
+    return lifecycle.open_dispute(
         order, order.lines[0],
         c.OpenDispute(order_id=1, line_id=1, received=True, reason=Reason.missing_items,
                       resolution=resolution, amount=amount, description="One dress is missing."),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ombuds.domain import engine
+from ombuds.domain import engine, lifecycle
 from ombuds.domain.disputes import Dispute
 from ombuds.domain.lifecycle import TIMERS
 from ombuds.domain.orders import Order
@@ -63,7 +63,7 @@ def dispute_view(d: Dispute, caller: Caller, policy: Policy, now: datetime,
     v = d.verdict
     view = {
         "id": d.id, "order_id": d.order_id, "line_id": d.line_id, "buyer_id": d.buyer_id,
-        "seller_id": d.seller_id, "state": d.state.value, "state_words": engine.STATE_WORDS[d.state],
+        "seller_id": d.seller_id, "state": d.state.value, "state_words": lifecycle.STATE_WORDS[d.state],
         "received": d.received, "reason": d.reason.value, "quantity": d.quantity,
         "currency": d.currency, "max_amount": d.max_amount, "description": d.description,
         "opened_at": _iso(d.opened_at),

@@ -1,8 +1,8 @@
 """Complaints to the platform (R24): the buyer's last word once a line can no longer be disputed.
 
-States: ``open`` → ``answered`` → ``closed``. The transitions and timers are one table,
-like the dispute's (:mod:`ombuds.domain.lifecycle`); the API's ``allowed_actions``, the
-docs and the tests read it. An arbitrator answers, may grant a goodwill refund (the
+States: ``open`` → ``answered`` → ``closed``. The transitions and timers are one table
+run by the same engine as the dispute's (:mod:`ombuds.domain.engine`); the API's
+``allowed_actions``, the docs and the tests read it. An arbitrator answers, may grant a goodwill refund (the
 platform's money, never the seller's) and may penalise the seller; the buyer may withdraw
 an open complaint or close an answered one.
 
@@ -17,18 +17,18 @@ never exceeds what the buyer paid for the order less what was refunded on it alr
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from ombuds.domain import engine
 from ombuds.domain.disputes import Actor
-from ombuds.domain.errors import Conflict, DomainError, Forbidden
+from ombuds.domain.engine import Timer, Transition
+from ombuds.domain.errors import Conflict, DomainError
 from ombuds.domain.events import Event, TimelineEntry
 from ombuds.domain.orders import Order, OrderState
 from ombuds.domain.penalties import PenaltyKind, Standing, check_penalty
-from ombuds.domain.policy import Policy
+from ombuds.domain.policy import DEFAULT_POLICY, Policy
 from ombuds.domain.text import written
 
 # Would be a policy field; policy.py belongs to the rules' owner (see docs/trust.md).
@@ -129,31 +129,6 @@ class Complaint:
         return min(times) if times else None
 
 
-Guard = Callable[[Complaint, Actor], str | None]
-Effect = Callable[[Complaint, Actor, int | None, object, datetime], None]
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    state: ComplaintState
-    action: ComplaintAction
-    actors: frozenset[Actor]
-    to: ComplaintState
-    effect: Effect
-    guard: Guard | None = None
-    doc: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Timer:
-    state: ComplaintState
-    deadline: str
-    action: ComplaintAction
-    due: Callable[[Complaint, Policy], datetime | None]
-    remind: bool  # the arbitrators are reminded before it passes (R28's lead)
-    doc: str
-
-
 # Effects --------------------------------------------------------------------------------
 
 def _first_answer(c: Complaint, actor_id: int | None, text: str, now: datetime) -> None:
@@ -161,43 +136,41 @@ def _first_answer(c: Complaint, actor_id: int | None, text: str, now: datetime) 
         c.answered_at, c.answered_by, c.answer = now, actor_id, text
 
 
-def _answer(c: Complaint, actor: Actor, actor_id: int | None, cmd: Say, now: datetime) -> None:
+def _answer(c: Complaint, actor: Actor, actor_id: int | None, cmd: Say, now: datetime, p: Policy) -> None:
     _first_answer(c, actor_id, cmd.message, now)
 
 
-def _goodwill(c: Complaint, actor: Actor, actor_id: int | None, cmd: Goodwill, now: datetime) -> None:
+def _goodwill(c: Complaint, actor: Actor, actor_id: int | None, cmd: Goodwill, now: datetime,
+              p: Policy) -> None:
     _first_answer(c, actor_id, cmd.message, now)
     c.goodwill_amount = cmd.amount
     c.new_goodwill = GoodwillIntent(cmd.amount, cmd.refund_to)
 
 
-def _penalise(c: Complaint, actor: Actor, actor_id: int | None, cmd: Penalise, now: datetime) -> None:
+def _penalise(c: Complaint, actor: Actor, actor_id: int | None, cmd: Penalise, now: datetime,
+              p: Policy) -> None:
     _first_answer(c, actor_id, cmd.reason, now)
     c.has_penalty = True
     c.new_penalty = PenaltyIntent(PenaltyKind(cmd.kind), cmd.reason)
 
 
-def _overdue(c: Complaint, actor: Actor, actor_id: int | None, cmd, now: datetime) -> None:
+def _overdue(c: Complaint, actor: Actor, actor_id: int | None, cmd, now: datetime, p: Policy) -> None:
     c.overdue_since = now
 
 
-def _close(outcome: str) -> Effect:
-    def close(c: Complaint, actor: Actor, actor_id: int | None, cmd, now: datetime) -> None:
+def _close(outcome: str) -> engine.Effect:
+    def close(c: Complaint, actor: Actor, actor_id: int | None, cmd, now: datetime, p: Policy) -> None:
         c.outcome, c.closed_at = outcome, now
     return close
 
 
-def _nothing(c: Complaint, actor: Actor, actor_id: int | None, cmd, now: datetime) -> None:
-    return None
-
-
 # Guards ---------------------------------------------------------------------------------
 
-def _no_goodwill_yet(c: Complaint, actor: Actor) -> str | None:
+def _no_goodwill_yet(c: Complaint, actor: Actor, p: Policy) -> str | None:
     return "A goodwill refund was already granted for this complaint." if c.goodwill_amount else None
 
 
-def _no_penalty_yet(c: Complaint, actor: Actor) -> str | None:
+def _no_penalty_yet(c: Complaint, actor: Actor, p: Policy) -> str | None:
     return "The seller was already penalised for this complaint." if c.has_penalty else None
 
 
@@ -205,24 +178,27 @@ STAFF = frozenset({Actor.arbitrator, Actor.platform})
 BUYER = frozenset({Actor.buyer})
 SYSTEM = frozenset({Actor.system})
 S, A = ComplaintState, ComplaintAction
+NOBODY: frozenset[Actor] = frozenset()  # a withdrawn complaint: the buyer knows, staff see the queue
+ARBITERS = frozenset({Actor.arbitrator})  # every arbitrator of the platform is told
 
+T = Transition
 TRANSITIONS: tuple[Transition, ...] = (
-    Transition(S.open, A.answer, STAFF, S.answered, _answer, doc="an arbitrator answers"),
-    Transition(S.open, A.grant_goodwill, STAFF, S.answered, _goodwill, _no_goodwill_yet,
-               doc="an arbitrator answers with a goodwill refund paid by the platform"),
-    Transition(S.answered, A.grant_goodwill, STAFF, S.answered, _goodwill, _no_goodwill_yet,
-               doc="an arbitrator adds a goodwill refund to the answer"),
-    Transition(S.open, A.penalise_seller, STAFF, S.answered, _penalise, _no_penalty_yet,
-               doc="an arbitrator answers by warning or suspending the seller"),
-    Transition(S.answered, A.penalise_seller, STAFF, S.answered, _penalise, _no_penalty_yet,
-               doc="an arbitrator adds a penalty to the answer"),
-    Transition(S.open, A.withdraw, BUYER, S.closed, _close("withdrawn"), doc="the buyer withdraws"),
-    Transition(S.answered, A.close, BUYER | STAFF, S.closed, _close("answered"),
-               doc="the buyer (or an arbitrator) closes the answered complaint"),
-    Transition(S.open, A.answer_overdue, SYSTEM, S.open, _overdue,
-               doc="the answer target passed: reported to the operator, still open"),
-    Transition(S.answered, A.close_after_answer, SYSTEM, S.closed, _close("answered"),
-               doc="nobody acted on the answer: the complaint closes"),
+    T(S.open, A.answer, STAFF, S.answered, _answer, command=Say, tell=BUYER, rule="R24", doc="an arbitrator answers"),
+    T(S.open, A.grant_goodwill, STAFF, S.answered, _goodwill, _no_goodwill_yet, command=Goodwill,
+      tell=BUYER, rule="R24", doc="an arbitrator answers with a goodwill refund paid by the platform"),
+    T(S.answered, A.grant_goodwill, STAFF, S.answered, _goodwill, _no_goodwill_yet, command=Goodwill,
+      tell=BUYER, rule="R24", doc="an arbitrator adds a goodwill refund to the answer"),
+    T(S.open, A.penalise_seller, STAFF, S.answered, _penalise, _no_penalty_yet, command=Penalise,
+      tell=BUYER, rule="R24", doc="an arbitrator answers by warning or suspending the seller"),
+    T(S.answered, A.penalise_seller, STAFF, S.answered, _penalise, _no_penalty_yet, command=Penalise,
+      tell=BUYER, rule="R24", doc="an arbitrator adds a penalty to the answer"),
+    T(S.open, A.withdraw, BUYER, S.closed, _close("withdrawn"), tell=NOBODY, rule="R24", doc="the buyer withdraws"),
+    T(S.answered, A.close, BUYER | STAFF, S.closed, _close("answered"), tell=BUYER, rule="R24",
+      doc="the buyer (or an arbitrator) closes the answered complaint"),
+    T(S.open, A.answer_overdue, SYSTEM, S.open, _overdue, tell=ARBITERS, rule="R24",
+      doc="the answer target passed: reported to the operator, still open"),
+    T(S.answered, A.close_after_answer, SYSTEM, S.closed, _close("answered"), tell=BUYER, rule="R24",
+      doc="nobody acted on the answer: the complaint closes"),
 )
 
 
@@ -240,14 +216,14 @@ def _close_by(c: Complaint, p: Policy) -> datetime | None:
 
 
 TIMERS: tuple[Timer, ...] = (
-    Timer(S.open, "answer_by", A.answer_overdue, _answer_by, True,
-          "the platform's target for answering (complaint_answer_days)"),
-    Timer(S.answered, "close_by", A.close_after_answer, _close_by, False,
+    Timer(S.open, "answer_by", A.answer_overdue, _answer_by, None, "R24",
+          "the platform's target for answering (complaint_answer_days)", reminds="arbitrators"),
+    Timer(S.answered, "close_by", A.close_after_answer, _close_by, None, "R24",
           "an answered complaint nobody acts on closes"),
 )
 
 
-# The engine -------------------------------------------------------------------------------
+# Filing and acting ------------------------------------------------------------------------
 
 def may_complain(order: Order, line_id: int | None, line_disputes: dict[int, bool], *,
                  now: datetime, policy: Policy) -> None:
@@ -287,7 +263,7 @@ def file(order: Order, *, line_id: int | None, about: str, message: str, now: da
     c = Complaint(id=None, buyer_id=order.buyer_id, seller_id=order.seller_id, order_id=order.id,
                   line_id=line_id, about=About(about), message=message, currency=order.currency,
                   opened_at=now)
-    _enter(c, S.open, now, policy)
+    engine.enter(c, S.open, now, policy)
     c.new_timeline.append(TimelineEntry(now, Actor.buyer, order.buyer_id, "file", "", c.state,
                                         None, None, {"about": about, "line_id": line_id}))
     c.new_events.append(Event("complaint.opened", "complaint", 0, _event_data(c, "file")))
@@ -303,7 +279,7 @@ def _text(value: str, field_name: str) -> str:
     return value
 
 
-def _validate(c: Complaint, action: ComplaintAction, cmd):
+def _validate(c: Complaint, action: ComplaintAction, actor: Actor, cmd, p: Policy):
     if action is A.grant_goodwill:
         if c.refundable <= 0:
             raise Conflict("nothing_to_refund", "Everything paid for this order has been refunded "
@@ -326,93 +302,19 @@ def _validate(c: Complaint, action: ComplaintAction, cmd):
 
 def check_may_ever(action: ComplaintAction, actor: Actor) -> None:
     """Permissions before state: 403 for an actor no row lets take this action, in any state."""
-    if actor is not Actor.system and not any(t.action is action and actor in t.actors for t in TRANSITIONS):
-        raise Forbidden("not_your_action", f"As the {actor.value} you cannot "
-                        f"{action.value.replace('_', ' ')} a complaint.")
+    engine.check_may_ever(action, actor)
 
 
 def act(c: Complaint, action: ComplaintAction, actor: Actor, actor_id: int | None, cmd=None, *,
         now: datetime, policy: Policy) -> None:
-    check_may_ever(action, actor)
-    rows = [t for t in TRANSITIONS if t.state is c.state and t.action is action]
-    if not rows:
-        raise Conflict("action_not_allowed", f"'{action.value.replace('_', ' ')}' is not possible now: the "
-                       f"complaint is {c.state.value}.", None, state=c.state.value,
-                       allowed_actions=[a.value for a in allowed_actions(c, actor)])
-    row = next((t for t in rows if actor in t.actors), None)
-    if row is None:
-        raise Forbidden("not_your_action", f"As the {actor.value} you cannot "
-                        f"{action.value.replace('_', ' ')} this complaint.")
-    why_not = row.guard(c, actor) if row.guard else None
-    if why_not:
-        raise Conflict("action_not_allowed", why_not, None, state=c.state.value)
-    _apply(c, row, actor, actor_id, _validate(c, action, cmd), now, policy)
+    engine.act(c, action, actor, actor_id, cmd, now=now, policy=policy)
 
 
-def _apply(c: Complaint, row: Transition, actor: Actor, actor_id: int | None, cmd, now: datetime,
-           policy: Policy) -> None:
-    before, deadline, deadline_at = c.state, c.deadline, c.deadline_at
-    row.effect(c, actor, actor_id, cmd, now)
-    _enter(c, row.to, now, policy)
-    details = {k: getattr(cmd, k) for k in cmd.__slots__} if cmd is not None else {}
-    c.new_timeline.append(TimelineEntry(now, actor, actor_id, row.action, before, c.state, deadline,
-                                        deadline_at, details))
-    c.new_events.append(Event(f"complaint.{row.action.value}", "complaint", c.id or 0,
-                              _event_data(c, row.action.value, from_state=before.value)))
+def allowed_actions(c: Complaint, actor: Actor, policy: Policy = DEFAULT_POLICY) -> list[ComplaintAction]:
+    return engine.allowed_actions(c, actor, policy)
 
 
-def _enter(c: Complaint, state: ComplaintState, now: datetime, policy: Policy) -> None:
-    if state is not c.state or c.state_entered_at is None:
-        c.state, c.state_entered_at = state, now
-    running = running_timer(c, policy)
-    c.deadline, c.deadline_at = (running[0].deadline, running[1]) if running else (None, None)
-    c.reminder_at = None
-    if running and running[0].remind and c.reminded_deadline_at != c.deadline_at and c.deadline_at > now:
-        c.reminder_at = max(c.deadline_at - policy.reminder_lead, now)
-
-
-def running_timer(c: Complaint, p: Policy) -> tuple[Timer, datetime] | None:
-    best = None
-    for timer in TIMERS:
-        if timer.state is c.state and (due := timer.due(c, p)) is not None and (best is None or due < best[1]):
-            best = (timer, due)
-    return best
-
-
-def fire_due(c: Complaint, *, now: datetime, policy: Policy) -> list[str]:
-    """Apply every reminder and timer due by ``now``, each at its own time, in order."""
-    fired = []
-    while c.state is not S.closed and c.due_at is not None and c.due_at <= now:
-        if c.reminder_at is not None and c.reminder_at <= c.deadline_at:
-            at, c.reminder_at, c.reminded_deadline_at = c.reminder_at, None, c.deadline_at
-            c.new_timeline.append(TimelineEntry(at, Actor.system, None, "reminder", c.state, c.state,
-                                                c.deadline, c.deadline_at, {"to": "arbitrators"}))
-            c.new_events.append(Event("complaint.answer_reminder", "complaint", c.id or 0,
-                                      _event_data(c, "reminder")))
-            continue
-        timer = next(t for t in TIMERS if t.state is c.state and t.deadline == c.deadline)
-        fired.append(timer.deadline)
-        row = next(t for t in TRANSITIONS if t.state is c.state and t.action is timer.action)
-        _apply(c, row, Actor.system, None, None, c.deadline_at, policy)
-    return fired
-
-
-def as_of(c: Complaint, *, now: datetime, policy: Policy) -> Complaint:
-    """The complaint as it stands at ``now``, with deadlines the sweeper has not applied yet."""
-    if c.due_at is None or c.due_at > now:
-        return c
-    projected = copy.deepcopy(c)
-    fire_due(projected, now=now, policy=policy)
-    return projected
-
-
-def allowed_actions(c: Complaint, actor: Actor) -> list[ComplaintAction]:
-    found: list[ComplaintAction] = []
-    for t in TRANSITIONS:
-        if (t.state is c.state and actor in t.actors and Actor.system not in t.actors
-                and t.action not in found and (t.guard is None or t.guard(c, actor) is None)):
-            found.append(t.action)
-    return found
+fire_due, as_of, running_timer = engine.fire_due, engine.as_of, engine.running_timer
 
 
 def _event_data(c: Complaint, what: str, **extra: object) -> dict:
@@ -420,3 +322,9 @@ def _event_data(c: Complaint, what: str, **extra: object) -> dict:
             "seller_id": c.seller_id, "about": c.about.value, "state": c.state.value, "action": what,
             "deadline": c.deadline, "deadline_at": c.deadline_at.isoformat() if c.deadline_at else None,
             "overdue_since": c.overdue_since.isoformat() if c.overdue_since else None, **extra}
+
+
+COMPLAINTS = engine.Table(
+    name="complaint", aggregate=Complaint, states=S, actions=A, transitions=TRANSITIONS, timers=TIMERS,
+    final=frozenset({S.closed}), keeps_timeline=True, stamp_events=False, reminder_event="answer_reminder",
+    validate=_validate, event_data=_event_data)

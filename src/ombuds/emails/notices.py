@@ -16,6 +16,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from ombuds.domain.lifecycle import DISPUTES
 from ombuds.emails.catalogue import N_, environment, format_moment, supported, translations
 from ombuds.emails.substance import Said, sentences
 
@@ -135,8 +136,6 @@ DISPUTE_FOLLOWERS = {"execute", "closed"}
 FOLLOWERS = {"payout.made"}
 # An event that completes one particular event before it: the extension a granted request made.
 FOLLOWS = {"order.protection_extended": "order.protection_request_granted"}
-# Staff matters (R15): the arbitrators' own targets are not the parties' business.
-DISPUTE_TOLD_TO_NOBODY = {"review_target_passed", "review_limit_passed"}
 
 # (deadline, recipient role) → (short, for the subject; long, for the body). Role None: anyone.
 DEADLINE_TODO: dict[tuple[str, str | None], tuple[str, str]] = {
@@ -307,8 +306,8 @@ FOOTER = {
     "staff": N_("Ombuds buyer protection. You receive this e-mail because you are one of the platform's "
                 "arbitrators."),
 }
-# Changes that put a case in front of the arbitrators: a new escalation or an appeal (R36).
-TO_ARBITRATORS = {"escalate", "negotiation_over", "disagree_verdict", "confirm_return"}
+# Changes that put a case in front of the arbitrators (a new escalation, an appeal, a disputed
+# return; R36) are the lifecycle rows whose ``tell`` names the arbitrator.
 
 
 def audience(change: Change, said: Said = Said()) -> tuple[str, ...]:
@@ -320,11 +319,9 @@ def audience(change: Change, said: Said = Said()) -> tuple[str, ...]:
         action = cause.payload.get("action")
         if cause.type == REMINDER:  # R28: only the party the deadline decides against
             return tuple(r for r in PARTIES if r == cause.payload.get("remind"))
-        if action in DISPUTE_TOLD_TO_NOBODY:
-            return ()
-        told = tuple(r for r in PARTIES if r != said.actor or action == "open")
-        reaches_them = change.result.payload.get("state") == "escalated" and (
-            action in TO_ARBITRATORS or any(e.payload.get("action") in TO_ARBITRATORS for e in change.events))
+        told = tuple(r for r in told_of(cause) if r in PARTIES and (r != said.actor or action == "open"))
+        reaches_them = change.result.payload.get("state") == "escalated" and any(
+            ARBITRATORS in told_of(e) for e in change.events)
         return told + ((ARBITRATORS,) if reaches_them else ())
     notice = _notice(cause)
     if notice is None:
@@ -338,6 +335,18 @@ def audience(change: Change, said: Said = Said()) -> tuple[str, ...]:
 
 def _notice(cause: OutboxEvent) -> OrderNotice | None:
     return ORDER_NOTICES.get(cause.type) or TRUST_NOTICES.get(cause.type)
+
+
+def told_of(event: OutboxEvent) -> tuple[str, ...]:
+    """Who hears of a dispute event: the ``tell`` of the lifecycle row that wrote it (the
+    parties; the arbitrators when a case reaches them; nobody for the arbitrators' own
+    targets, R15). Opening, evidence and the close are not rows: both parties hear of them."""
+    p = event.payload
+    rows = [t for t in DISPUTES.transitions if t.action.value == p.get("action")]
+    applied = [t for t in rows if t.state.value == p.get("from_state") and t.to.value == p.get("state")]
+    if not rows:
+        return PARTIES
+    return tuple(role for role in (*PARTIES, ARBITRATORS) if any(role in t.tell for t in applied or rows))
 
 
 def parties(change: Change) -> dict[str, int]:
@@ -420,7 +429,7 @@ def _substance(cause: OutboxEvent, said: Said, gettext) -> list[str]:
 
 def _happened(cause: OutboxEvent) -> str:
     if cause.aggregate == "dispute":
-        return DISPUTE_HAPPENED.get(cause.payload.get("action") or "", DISPUTE_HAPPENED["execute"])
+        return DISPUTE_HAPPENED[cause.payload.get("action") or ""]  # every action has its words (tested)
     return _notice(cause).happened
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ombuds.adapters.language import get_checker
 from ombuds.domain import commands as c
-from ombuds.domain import engine
+from ombuds.domain import engine, lifecycle
 from ombuds.domain.disputes import Actor, Dispute
 from ombuds.domain.errors import Forbidden, NotFound, VersionMismatch
 from ombuds.domain.lifecycle import Action
@@ -53,7 +53,7 @@ async def _open_dispute(app: Ombuds, caller: Caller, cmd: c.OpenDispute) -> Disp
             if not (caller.user_id == order.buyer_id or caller.is_platform):
                 raise Forbidden("not_your_action", "Only the order's buyer can open a dispute.")
             line = order.line(cmd.line_id)
-            dispute = engine.open_dispute(order, line, cmd, now=now, policy=app.policy,
+            dispute = lifecycle.open_dispute(order, line, cmd, now=now, policy=app.policy,
                                           line_has_dispute=line.id in disputed)
         await uow.repo.touch_order(order)  # races with the order's completion: one loses
         await uow.repo.add_dispute(dispute)
@@ -104,7 +104,7 @@ async def act(app: Ombuds, *, caller: Caller, dispute_id: int, action: Action,
         if d.state is not state:  # a deadline moved the dispute on: the person's action is late
             await _save(uow.repo, d, now, app.policy)
             await uow.commit()
-            raise engine.passed_deadline_error(d, fired, passed_at)
+            raise lifecycle.passed_deadline_error(d, fired, passed_at)
         engine.act(d, action, actor, caller.user_id, cmd, now=now, policy=app.policy)
         await _save(uow.repo, d, now, app.policy)
         await uow.commit()

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from ombuds.domain import engine
 from ombuds.domain.errors import DomainError, Forbidden, NotFound, VersionMismatch
 from ombuds.domain.money import check_currency
-from ombuds.domain.orders import Order, OrderLine, OrderState
+from ombuds.domain.orders import Order, OrderLine
 from ombuds.services import money
 from ombuds.services.context import Caller, Ombuds
 from ombuds.services.sellers import refuse_if_suspended
@@ -141,12 +142,8 @@ async def catch_up(repo: Repository, order: Order, now, policy) -> int:
     """Apply the order's timers that fell due by ``now`` (protection end, window end), each at
     its own time, with their payouts — what the sweeper does, for one order."""
     fired = 0
-    while order.deadline[1] is not None and order.deadline[1] <= now:
-        at = order.deadline[1]
-        if order.state is OrderState.shipped:
-            order.end_protection(now=at, policy=policy)
-        else:
-            order.close(now=at)
+    while (step := engine.fire_next(order, now=now, policy=policy)) is not None:
+        at = step[1]
         fired += 1
         await repo.save_order(order, at)
         await money.pay_out(repo, order, at, policy)
