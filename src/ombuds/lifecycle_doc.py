@@ -96,12 +96,14 @@ def describe_due(*, due: Callable, policy: Policy = DEFAULT_POLICY) -> str:
 
 def transitions_table(*, transitions: Iterable[Transition] = TRANSITIONS,
                       timers: Iterable[Timer] = TIMERS) -> str:
-    """One Markdown row per transition: state, action, who, → state, rule, what it means."""
+    """One Markdown row per transition: state, action, who, → state, rule, what it means, the
+    command it takes and who is e-mailed about it."""
     timers = tuple(timers)
     return _table(
-        ("state", "action", "who", "→ state", "rule", "what it means"),
+        ("state", "action", "who", "→ state", "rule", "what it means", "command", "told"),
         ((f"`{t.state.value}`", f"`{t.action.value}`", who(transition=t, timers=timers),
-          f"`{t.to.value}`", t.rule, t.doc) for t in transitions))
+          f"`{t.to.value}`", t.rule, t.doc, f"`{t.command.__name__}`" if t.command else "—",
+          ", ".join(role.value for role in sorted(t.tell)) or "—") for t in transitions))
 
 
 def _fired_to(timer: Timer, transitions: Iterable[Transition]) -> str:
@@ -162,6 +164,8 @@ def render(*, policy: Policy = DEFAULT_POLICY) -> str:
         "One transitions row per entry of a table's `TRANSITIONS`: where a state and action have "
         "several rows, the first whose condition holds applies. `platform` is the marketplace key; "
         "`system (at once)` runs in the same transaction as the action that reached its state. "
+        "`command` is the details the action takes; `told` is who is e-mailed about it, less the "
+        "person who acted (R36). "
         "One timers row per entry of `TIMERS`, with the default policy's numbers: the running "
         "deadline is the earliest due timer of the state, and moving on to another state cancels it. "
         "A timer that names someone to remind gives a reminder first (R28): a `reminder` timeline "
