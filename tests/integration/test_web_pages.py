@@ -113,7 +113,8 @@ def test_the_case_page_shows_the_order_chat_and_the_inbox_an_unanswered_message(
     assert 'data-testid="order-chat"' in case and "Where is the blue dress?" in case
 
 
-@pytest.mark.parametrize("path", ["/disputes/abc", "/no/such/page", "/orders/99999999"])
+@pytest.mark.parametrize("path", ["/disputes/abc", "/no/such/page", "/orders/99999999",
+                                  "/orders/69148809814301745348608", "/disputes/69148809814301745348608/case-file"])
 def test_a_wrong_address_is_a_page_in_the_readers_language(client, market, path):
     signed_in(client, market.buyer(language="ru"), "ru")
     r = client.get(path, headers={"accept": "text/html"})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
+from ombuds.api.schemas import PathId
 from ombuds.domain.errors import DomainError
 from ombuds.domain.evidence_guidance import Proof, proofs_for
 from ombuds.domain.orders import Order, OrderLine
@@ -82,7 +83,7 @@ async def attach_all(page: Page, dispute_id: int, line: OrderLine) -> None:
 
 
 @router.post("/orders/{order_id}/lines/{line_id}/dispute/files")
-async def stage_files(order_id: int, line_id: int, page: PageDep):
+async def stage_files(order_id: PathId, line_id: PathId, page: PageDep):
     """JavaScript sends each chosen file here at once; the answer is the list of waiting files."""
     page.require("buyer")
     o = await load_order(page, order_id)

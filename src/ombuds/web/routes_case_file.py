@@ -7,6 +7,7 @@ import asyncio
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from ombuds.api.schemas import PathId
 from ombuds.api.routes_case_file import pdf_response
 from ombuds.domain.errors import NotFound
 from ombuds.services import case_file
@@ -17,7 +18,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/disputes/{dispute_id}/case-file.pdf")
-async def case_file_pdf(dispute_id: int, page: PageDep) -> Response:
+async def case_file_pdf(dispute_id: PathId, page: PageDep) -> Response:
     page.require("buyer", "seller", "arbitrator")
     try:
         case = await case_file.gather(page.app, getattr(page.request.app.state, "evidence_store", None),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter, Depends
 
+from ombuds.api.schemas import PathId
 from ombuds.domain import commands as c
 from ombuds.domain.disputes import Reason, Resolution
 from ombuds.domain.errors import DomainError
@@ -131,7 +132,7 @@ def _render_form(page: Page, o, line, seller, claim: Claim, *, status=200, error
 
 
 @router.get("/orders/{order_id}/lines/{line_id}/dispute")
-async def dispute_form(order_id: int, line_id: int, page: PageDep):
+async def dispute_form(order_id: PathId, line_id: PathId, page: PageDep):
     o, line, seller = await _load(page, order_id, line_id)
     refused = await _closed_door(page, o, line)
     if refused is not None:
@@ -144,7 +145,7 @@ async def dispute_form(order_id: int, line_id: int, page: PageDep):
 
 
 @router.get("/orders/{order_id}/lines/{line_id}/dispute/claim")
-async def claim_fragment(order_id: int, line_id: int, page: PageDep):
+async def claim_fragment(order_id: PathId, line_id: PathId, page: PageDep):
     """htmx: the claim part of the form again, after a choice changed (R8, R11)."""
     o, line, seller = await _load(page, order_id, line_id)
     claim = read_claim(page, o, line, seller["country"], page.request.query_params)
@@ -163,7 +164,7 @@ async def language_check(page: PageDep):
 
 
 @router.post("/orders/{order_id}/lines/{line_id}/dispute")
-async def open_dispute(order_id: int, line_id: int, page: PageDep):
+async def open_dispute(order_id: PathId, line_id: PathId, page: PageDep):
     o, line, seller = await _load(page, order_id, line_id)
     refused = await _closed_door(page, o, line)
     if refused is not None:

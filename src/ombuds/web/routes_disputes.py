@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Depends
 
+from ombuds.api.schemas import PathId
 from ombuds.api.uploads import evidence_response
 from ombuds.api.views import dispute_view
 from ombuds.domain import commands as c
@@ -62,7 +63,7 @@ def statements(timeline: list[dict]) -> list[dict]:
 
 
 @router.get("/disputes/{dispute_id}")
-async def dispute_page(dispute_id: int, page: PageDep):
+async def dispute_page(dispute_id: PathId, page: PageDep):
     page.require("buyer", "seller", "arbitrator")
     d = await load_dispute(page, dispute_id)
     return await show_dispute(page, d, drafts=await _restored(page, d))
@@ -184,7 +185,7 @@ DONE = {
 
 
 @router.post("/disputes/{dispute_id}/do/{action}")
-async def act(dispute_id: int, action: str, page: PageDep):
+async def act(dispute_id: PathId, action: str, page: PageDep):
     """One of the actions the dispute page offered (R27)."""
     page.require("buyer", "seller", "arbitrator")
     d = await load_dispute(page, dispute_id)
@@ -211,7 +212,7 @@ async def act(dispute_id: int, action: str, page: PageDep):
 
 
 @router.post("/disputes/{dispute_id}/evidence")
-async def add_evidence(dispute_id: int, page: PageDep):
+async def add_evidence(dispute_id: PathId, page: PageDep):
     page.require("buyer", "seller")
     d = await load_dispute(page, dispute_id)
     uploads = page.uploads("file")  # several at once (R10), each saying what it shows (R37)
@@ -233,17 +234,17 @@ async def _serve(page: Page, evidence_id: int, thumbnail: bool):
 
 
 @router.get("/evidence/{evidence_id}/file")
-async def evidence_file(evidence_id: int, page: PageDep):
+async def evidence_file(evidence_id: PathId, page: PageDep):
     return await _serve(page, evidence_id, thumbnail=False)
 
 
 @router.get("/evidence/{evidence_id}/thumbnail")
-async def evidence_thumbnail(evidence_id: int, page: PageDep):
+async def evidence_thumbnail(evidence_id: PathId, page: PageDep):
     return await _serve(page, evidence_id, thumbnail=True)
 
 
 @router.post("/disputes/{dispute_id}/notes")
-async def add_note(dispute_id: int, page: PageDep):
+async def add_note(dispute_id: PathId, page: PageDep):
     """R32: a note only staff see."""
     page.require("arbitrator")
     d = await load_dispute(page, dispute_id)

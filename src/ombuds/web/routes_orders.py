@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
+from ombuds.api.schemas import PathId
 from ombuds.api.views import order_view
 from ombuds.domain.errors import DomainError, NotFound
 from ombuds.domain.orders import Order, OrderState
@@ -94,7 +95,7 @@ async def my_orders(page: PageDep):
 
 
 @router.get("/orders/{order_id}")
-async def order_page(order_id: int, page: PageDep):
+async def order_page(order_id: PathId, page: PageDep):
     user = page.require("buyer", "seller", "arbitrator")
     o = await load_order(page, order_id)
     disputes = {d.line_id: d for d in await reads.disputes_of_order(page.app, o.id)}
@@ -152,21 +153,21 @@ async def order_action(page: Page, order_id: int, action, done: str, *, anchor: 
 
 
 @router.post("/orders/{order_id}/confirm")
-async def confirm(order_id: int, page: PageDep):
+async def confirm(order_id: PathId, page: PageDep):
     return await order_action(page, order_id, lambda: orders.confirm_receipt(
         page.app, caller=page.caller, order_id=order_id),
         page._("Receipt confirmed. The seller is paid for every line not in dispute."))
 
 
 @router.post("/orders/{order_id}/cancel")
-async def cancel(order_id: int, page: PageDep):
+async def cancel(order_id: PathId, page: PageDep):
     return await order_action(page, order_id, lambda: orders.cancel(
         page.app, caller=page.caller, order_id=order_id),
         page._("The order is cancelled; the full amount is refunded."))
 
 
 @router.post("/orders/{order_id}/ship")
-async def ship(order_id: int, page: PageDep):
+async def ship(order_id: PathId, page: PageDep):
     return await order_action(page, order_id, lambda: orders.ship(
         page.app, caller=page.caller, order_id=order_id, carrier=page.field("carrier") or "—",
         tracking_number=page.field("tracking_number")),
@@ -174,7 +175,7 @@ async def ship(order_id: int, page: PageDep):
 
 
 @router.post("/orders/{order_id}/extend")
-async def extend(order_id: int, page: PageDep):
+async def extend(order_id: PathId, page: PageDep):
     days = page.field("days")
 
     async def run():
@@ -185,7 +186,7 @@ async def extend(order_id: int, page: PageDep):
 
 
 @router.post("/orders/{order_id}/messages")
-async def post_message(order_id: int, page: PageDep):
+async def post_message(order_id: PathId, page: PageDep):
     """R4: buyer and seller write to each other on the order."""
     return await order_action(page, order_id, lambda: conversations.post_order_message(
         page.app, caller=page.caller, order_id=order_id, body=page.field("body")),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
+from ombuds.api.schemas import PathId
 from ombuds.domain.errors import DomainError
 from ombuds.services import protection_requests
 from ombuds.web.pages import Page, PageDep, csrf_protect
@@ -23,7 +24,7 @@ def _days(page: Page, name: str, *, required: bool) -> int | None:
 
 
 @router.post("/orders/{order_id}/protection-requests")
-async def ask(order_id: int, page: PageDep):
+async def ask(order_id: PathId, page: PageDep):
     async def run():
         await protection_requests.ask(page.app, caller=page.caller, order_id=order_id,
                                       reason=page.field("reason"), days_wanted=_days(page, "days", required=False))
@@ -33,7 +34,7 @@ async def ask(order_id: int, page: PageDep):
 
 
 @router.post("/orders/{order_id}/protection-requests/{request_id}/grant")
-async def grant(order_id: int, request_id: int, page: PageDep):
+async def grant(order_id: PathId, request_id: PathId, page: PageDep):
     async def run():
         await protection_requests.grant(page.app, caller=page.caller, order_id=order_id, request_id=request_id,
                                         days=_days(page, "days", required=True))
@@ -42,7 +43,7 @@ async def grant(order_id: int, request_id: int, page: PageDep):
 
 
 @router.post("/orders/{order_id}/protection-requests/{request_id}/decline")
-async def decline(order_id: int, request_id: int, page: PageDep):
+async def decline(order_id: PathId, request_id: PathId, page: PageDep):
     async def run():
         await protection_requests.decline(page.app, caller=page.caller, order_id=order_id,
                                           request_id=request_id, answer=page.field("answer"))

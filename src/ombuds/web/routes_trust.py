@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
+from ombuds.api.schemas import PathId
 from ombuds.domain.errors import DomainError, NotFound
 from ombuds.services import complaints, orders, sellers
 from ombuds.web.pages import Page, PageDep, WebExit, csrf_protect
@@ -28,7 +29,7 @@ async def _mine(page: Page, order_id: int) -> list:
 
 
 @router.get("/orders/{order_id}/complaint")
-async def complaint_form(order_id: int, page: PageDep):
+async def complaint_form(order_id: PathId, page: PageDep):
     """R24: where a buyer turns once no dispute is possible."""
     o = await _order(page, order_id)
     typed = await page.restore(f"/orders/{o.id}/complaint")  # a session that ended (web.drafts)
@@ -37,7 +38,7 @@ async def complaint_form(order_id: int, page: PageDep):
 
 
 @router.post("/orders/{order_id}/complaint")
-async def file_complaint(order_id: int, page: PageDep):
+async def file_complaint(order_id: PathId, page: PageDep):
     o = await _order(page, order_id)
     line = page.field("line_id")
     about = page.field("about") if page.field("about") in ("order", "seller") else "seller"
