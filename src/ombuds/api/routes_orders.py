@@ -94,21 +94,27 @@ async def get_order(order_id: PathId, caller: CallerDep, app: AppDep) -> dict:
 @router.post("/orders/{order_id}/ship", tags=["orders"])
 async def ship(order_id: PathId, body: schemas.Shipment, caller: CallerDep, app: AppDep, version: IfMatch) -> dict:
     """R2: shipping starts the buyer's protection."""
-    return await _view(app, await orders.ship(app, caller=caller, order_id=order_id, carrier=body.carrier,
-                                              tracking_number=body.tracking_number, expected_version=version))
+    disputed: dict[int, int] = {}
+    order = await orders.ship(app, caller=caller, order_id=order_id, carrier=body.carrier,
+                              tracking_number=body.tracking_number, expected_version=version, disputed=disputed)
+    return order_view(order, await app.now(), disputed)
 
 
 @router.post("/orders/{order_id}/deliver", tags=["orders"])
 async def deliver(order_id: PathId, caller: CallerDep, app: AppDep, version: IfMatch) -> dict:
-    return await _view(app, await orders.record_delivery(app, caller=caller, order_id=order_id,
-                                                         expected_version=version))
+    disputed: dict[int, int] = {}
+    order = await orders.record_delivery(app, caller=caller, order_id=order_id, expected_version=version,
+                                         disputed=disputed)
+    return order_view(order, await app.now(), disputed)
 
 
 @router.post("/orders/{order_id}/confirm-receipt", tags=["orders"])
 async def confirm_receipt(order_id: PathId, caller: CallerDep, app: AppDep, version: IfMatch) -> dict:
     """R1: the seller is paid for every line not under dispute."""
-    return await _view(app, await orders.confirm_receipt(app, caller=caller, order_id=order_id,
-                                                         expected_version=version))
+    disputed: dict[int, int] = {}
+    order = await orders.confirm_receipt(app, caller=caller, order_id=order_id, expected_version=version,
+                                         disputed=disputed)
+    return order_view(order, await app.now(), disputed)
 
 
 @router.post("/orders/{order_id}/extend-protection", tags=["orders"])

@@ -5,17 +5,14 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
-from ombuds.domain import engine
+from ombuds.domain import engine, penalties
 from ombuds.domain.errors import DomainError, Forbidden, NotFound, VersionMismatch
 from ombuds.domain.money import check_currency
-from ombuds.domain.orders import Order, OrderLine
+from ombuds.domain.orders import Order, OrderLine, OrderState
 from ombuds.services import money
 from ombuds.services.context import Caller, Ombuds
-from ombuds.services.sellers import refuse_if_suspended
+from ombuds.store import trust_repository
 from ombuds.store.repository import MovedOn, Repository
-from ombuds.store.tables import users
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +28,27 @@ async def create_order(app: Ombuds, *, caller: Caller, buyer_id: int, seller_id:
     """The marketplace records a paid order; its money is held in escrow from now (R1)."""
     if not caller.is_platform:
         raise Forbidden("marketplace_only", "Only the marketplace records paid orders.")
-    await refuse_if_suspended(app, seller_id)  # R21: a suspended seller takes no new orders
+    async with app.uow() as uow:  # one transaction: the clock, the seller's standing, the writes
+        # R21: a suspended seller takes no new orders — checked before anything else
+        penalties.refuse_new_order(penalties.standing(await trust_repository.latest_standing_record(
+            uow.conn, seller_id)))
+        _check_new_order(app, currency, payment_method, payment_ref, lines)
+        now = await app.now()
+        order = Order(id=None, buyer_id=buyer_id, seller_id=seller_id, currency=currency,
+                      payment_method=payment_method, created_at=now, external_ref=external_ref,
+                      payment_ref=payment_ref,
+                      lines=[OrderLine(None, i + 1, l.title, l.unit_price, l.quantity)
+                             for i, l in enumerate(lines)])
+        order._emit("paid", total=order.total, currency=currency)
+        if await uow.repo.add_order(order) is None:  # the buyer or the seller is not one
+            await _refuse_parties(uow.repo, buyer_id, seller_id)
+        await money.record_payment(uow.repo, order, now)
+        await uow.commit()
+    return order
+
+
+def _check_new_order(app: Ombuds, currency: str, payment_method: str, payment_ref: str | None,
+                     lines: list[NewLine]) -> None:
     check_currency(currency)
     if payment_method not in app.policy.refund_windows:
         raise DomainError("unknown_payment_method",
@@ -46,26 +63,15 @@ async def create_order(app: Ombuds, *, caller: Caller, buyer_id: int, seller_id:
         if line.quantity < 1 or line.unit_price < 0:
             raise DomainError("invalid_line", "Each line needs a quantity of at least 1 and a price "
                               "of at least 0.", f"lines.{i}")
-    async with app.uow() as uow:
-        now = await app.now()
-        await _check_party(uow.repo, buyer_id, "buyer", "buyer_id")
-        await _check_party(uow.repo, seller_id, "seller", "seller_id")
-        order = Order(id=None, buyer_id=buyer_id, seller_id=seller_id, currency=currency,
-                      payment_method=payment_method, created_at=now, external_ref=external_ref,
-                      payment_ref=payment_ref,
-                      lines=[OrderLine(None, i + 1, l.title, l.unit_price, l.quantity)
-                             for i, l in enumerate(lines)])
-        order._emit("paid", total=order.total, currency=currency)
-        await uow.repo.add_order(order)
-        await money.record_payment(uow.repo, order, now)
-        await uow.commit()
-    return order
 
 
-async def _check_party(repo: Repository, user_id: int, role: str, field: str) -> None:
-    found = (await repo.conn.execute(select(users.c.role).where(users.c.id == user_id))).scalar()
-    if found != role:
-        raise DomainError(f"unknown_{role}", f"No {role} with id {user_id}.", field)
+async def _refuse_parties(repo: Repository, buyer_id: int, seller_id: int) -> None:
+    """Why the order was not written (only on this failure path): the buyer first, as always."""
+    roles = await repo.roles([buyer_id, seller_id])
+    for user_id, role, field in ((buyer_id, "buyer", "buyer_id"), (seller_id, "seller", "seller_id")):
+        if roles.get(user_id) != role:
+            raise DomainError(f"unknown_{role}", f"No {role} with id {user_id}.", field)
+    raise RuntimeError("the order was not written although its buyer and seller exist")
 
 
 def visible(order: Order, caller: Caller) -> bool:
@@ -95,25 +101,32 @@ def _check_version(order: Order, seen: int, expected_version: int | None) -> Non
 
 
 async def _change(app: Ombuds, order_id: int, caller: Caller, party: str, doing: str, change,
-                  expected_version: int | None = None) -> Order:
-    return await retry_if_order_moved(lambda: _change_once(app, order_id, caller, party, doing, change,
-                                                           expected_version))
+                  expected_version: int | None = None, disputed: dict[int, int] | None = None) -> Order:
+    order, found = await retry_if_order_moved(lambda: _change_once(app, order_id, caller, party, doing, change,
+                                                                   expected_version))
+    if disputed is not None:
+        disputed.update(found)
+    return order
 
 
 async def _change_once(app: Ombuds, order_id: int, caller: Caller, party: str, doing: str, change,
-                       expected_version: int | None) -> Order:
+                       expected_version: int | None) -> tuple[Order, dict[int, int]]:
     async with app.uow() as uow:
         now = await app.now()
-        order = await load_visible(uow.repo, order_id, caller)
+        found = await uow.repo.get_order_and_disputes(order_id)  # its lines and disputes: one query
+        if found is None or not visible(found[0], caller):
+            raise NotFound("order")  # another user's order is as good as absent
+        order, disputed = found
         seen = order.version
         async with keeping_timers(uow, await catch_up(uow.repo, order, now, app.policy)):
             _require(caller, order, party, doing)
             _check_version(order, seen, expected_version)
             change(order, now)
-        await uow.repo.save_order(order, now)
-        await money.pay_out(uow.repo, order, now, app.policy)
+        await uow.repo.save_order(order, now)  # version-checked: a dispute opened meanwhile refuses it
+        if order.state in (OrderState.completed, OrderState.closed):  # R1: nothing is paid before
+            await money.pay_out(uow.repo, order, now, app.policy)
         await uow.commit()
-    return order
+    return order, disputed
 
 
 async def retry_if_order_moved(attempt):
@@ -150,24 +163,30 @@ async def catch_up(repo: Repository, order: Order, now, policy) -> int:
     return fired
 
 
+# ``disputed``, when given, is filled with the order's disputed lines (line id → dispute id)
+# as the change saw them, so the answer needs no second read.
+
 async def ship(app: Ombuds, *, caller: Caller, order_id: int, carrier: str, tracking_number: str,
-               expected_version: int | None = None) -> Order:
+               expected_version: int | None = None, disputed: dict[int, int] | None = None) -> Order:
     if not tracking_number.strip():
         raise DomainError("tracking_required", "Enter the parcel's tracking number.", "tracking_number")
     return await _change(app, order_id, caller, "seller", "ship it", lambda o, now: o.ship(
-        carrier=carrier, tracking_number=tracking_number.strip(), now=now, policy=app.policy), expected_version)
+        carrier=carrier, tracking_number=tracking_number.strip(), now=now, policy=app.policy), expected_version,
+        disputed)
 
 
-async def record_delivery(app: Ombuds, *, caller: Caller, order_id: int, expected_version: int | None = None) -> Order:
+async def record_delivery(app: Ombuds, *, caller: Caller, order_id: int, expected_version: int | None = None,
+                          disputed: dict[int, int] | None = None) -> Order:
     if not caller.is_platform:
         raise Forbidden("marketplace_only", "Deliveries are reported by the marketplace's carrier feed.")
     return await _change(app, order_id, caller, "buyer", "report delivery",
-                         lambda o, now: o.record_delivery(now=now), expected_version)
+                         lambda o, now: o.record_delivery(now=now), expected_version, disputed)
 
 
-async def confirm_receipt(app: Ombuds, *, caller: Caller, order_id: int, expected_version: int | None = None) -> Order:
+async def confirm_receipt(app: Ombuds, *, caller: Caller, order_id: int, expected_version: int | None = None,
+                          disputed: dict[int, int] | None = None) -> Order:
     return await _change(app, order_id, caller, "buyer", "confirm receipt",
-                         lambda o, now: o.confirm_receipt(now=now, policy=app.policy), expected_version)
+                         lambda o, now: o.confirm_receipt(now=now, policy=app.policy), expected_version, disputed)
 
 
 async def extend_protection(app: Ombuds, *, caller: Caller, order_id: int, days: int,

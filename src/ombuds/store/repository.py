@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from types import SimpleNamespace
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import and_, bindparam, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -50,10 +50,18 @@ class Repository:
 
     # Orders ---------------------------------------------------------------------------
 
-    async def add_order(self, o: Order) -> Order:
-        row = order_to_row(o)
-        o.id = (await self.conn.execute(insert(t.orders).values(state=row.pop("state"), version=0, **row)
-                                        .returning(t.orders.c.id))).scalar_one()
+    async def add_order(self, o: Order) -> Order | None:
+        """Insert the order, its lines and its events. The order row is written only if its
+        buyer and seller exist with those roles — checked by the INSERT itself; None (nothing
+        written) if not."""
+        row = {**order_to_row(o), "version": 0}
+        values = select(*(bindparam(f"v_{k}", v, type_=t.orders.c[k].type) for k, v in row.items()))
+        party = [exists().where(t.users.c.id == bindparam("p_buyer", o.buyer_id), t.users.c.role == "buyer"),
+                 exists().where(t.users.c.id == bindparam("p_seller", o.seller_id), t.users.c.role == "seller")]
+        o.id = (await self.conn.execute(insert(t.orders).from_select(list(row), values.where(and_(*party)))
+                                        .returning(t.orders.c.id))).scalar()
+        if o.id is None:
+            return None
         ids = (await self.conn.execute(insert(t.order_lines).returning(t.order_lines.c.id, sort_by_parameter_order=True), [
             {"order_id": o.id, "position": l.position, "title": l.title, "unit_price": l.unit_price,
              "quantity": l.quantity} for l in o.lines])).scalars().all()
@@ -61,6 +69,11 @@ class Repository:
             line.id = line_id
         await self._events(o.new_events, o.id, o.created_at)
         return o
+
+    async def roles(self, user_ids: list[int]) -> dict[int, str]:
+        """User id → role, for the ids that exist (one query)."""
+        q = select(t.users.c.id, t.users.c.role).where(t.users.c.id.in_(user_ids))
+        return dict((await self.conn.execute(q)).all())
 
     async def get_order(self, order_id: int, *, lock: bool = False) -> Order | None:
         found = await self.get_order_and_disputes(order_id, lock=lock)
