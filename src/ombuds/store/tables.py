@@ -35,8 +35,8 @@ users = Table(
 orders = Table(
     "orders", metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("buyer_id", Id, ForeignKey("users.id"), nullable=False, index=True),
-    Column("seller_id", Id, ForeignKey("users.id"), nullable=False, index=True),
+    Column("buyer_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("seller_id", Id, ForeignKey("users.id"), nullable=False),
     Column("currency", String(3), nullable=False),
     Column("payment_method", String(40), nullable=False),
     Column("external_ref", String(200)),
@@ -58,6 +58,9 @@ orders = Table(
     Column("deadline_at", UtcDateTime),  # the one timer running (protection end, window end)
     Column("version", Integer, nullable=False, server_default=text("0")),
     Index("ix_orders_deadline_at", "deadline_at"),
+    # A person's order list, newest first, is one page read from the index's end (0017).
+    Index("ix_orders_buyer_id_id", "buyer_id", "id"),
+    Index("ix_orders_seller_id_id", "seller_id", "id"),
 )
 
 order_lines = Table(
