@@ -22,6 +22,22 @@ from ombuds.store.ledger_store import LedgerStore
 from ombuds.store.mapping import dispute_to_row, order_to_row, row_to_dispute, row_to_order
 
 
+def _add_order_statement(columns: tuple[str, ...]):
+    """``INSERT INTO orders (…) SELECT :v_… WHERE`` the buyer and the seller exist with their
+    roles ``RETURNING id`` — built once (per set of columns), executed with parameters."""
+    found = _ADD_ORDER.get(columns)
+    if found is None:
+        values = select(*(bindparam(f"v_{k}", type_=t.orders.c[k].type) for k in columns))
+        party = and_(exists().where(t.users.c.id == bindparam("p_buyer"), t.users.c.role == "buyer"),
+                     exists().where(t.users.c.id == bindparam("p_seller"), t.users.c.role == "seller"))
+        found = _ADD_ORDER[columns] = (insert(t.orders).from_select(list(columns), values.where(party))
+                                       .returning(t.orders.c.id))
+    return found
+
+
+_ADD_ORDER: dict[tuple[str, ...], object] = {}
+
+
 class MovedOn(Conflict):
     """Someone else changed this first; the caller gets 409 and the current state."""
 
@@ -55,11 +71,9 @@ class Repository:
         buyer and seller exist with those roles — checked by the INSERT itself; None (nothing
         written) if not."""
         row = {**order_to_row(o), "version": 0}
-        values = select(*(bindparam(f"v_{k}", v, type_=t.orders.c[k].type) for k, v in row.items()))
-        party = [exists().where(t.users.c.id == bindparam("p_buyer", o.buyer_id), t.users.c.role == "buyer"),
-                 exists().where(t.users.c.id == bindparam("p_seller", o.seller_id), t.users.c.role == "seller")]
-        o.id = (await self.conn.execute(insert(t.orders).from_select(list(row), values.where(and_(*party)))
-                                        .returning(t.orders.c.id))).scalar()
+        params = {f"v_{k}": v for k, v in row.items()}
+        params.update(p_buyer=o.buyer_id, p_seller=o.seller_id)
+        o.id = (await self.conn.execute(_add_order_statement(tuple(row)), params)).scalar()
         if o.id is None:
             return None
         ids = (await self.conn.execute(insert(t.order_lines).returning(t.order_lines.c.id, sort_by_parameter_order=True), [
