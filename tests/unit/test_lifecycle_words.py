@@ -114,6 +114,7 @@ def _email_words() -> set[str]:
     found = {notices.STATE[s.value] for s in DISPUTES.states}
     found |= {notices.DISPUTE_HAPPENED[a.value] for a in DISPUTES.actions if a.value in notices.DISPUTE_HAPPENED}
     found |= {text for pair in notices.DEADLINE_TODO.values() for text in pair}
+    found |= {n.happened for n in (*notices.ORDER_NOTICES.values(), *notices.TRUST_NOTICES.values())}
     return found
 
 
