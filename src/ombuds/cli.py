@@ -20,6 +20,8 @@ ledger_app = typer.Typer(help="The money ledger.", no_args_is_help=True)
 app.add_typer(clock_app, name="clock")
 app.add_typer(policy_app, name="policy")
 app.add_typer(ledger_app, name="ledger")
+sweeps_app = typer.Typer(help="Rows the sweeper set aside because they failed.", no_args_is_help=True)
+app.add_typer(sweeps_app, name="sweeps")
 console = Console()
 
 
@@ -208,3 +210,42 @@ def ledger_check() -> None:
         raise typer.Exit(1)
     console.print("[green]The ledger is consistent: every entry balances, no escrow went negative, "
                   "no line was refunded beyond its price, every line settled once.[/green]")
+
+
+async def _with_connection(work):
+    from ombuds.store.db import make_engine
+    engine = make_engine(Settings().database_url)
+    try:
+        async with engine.begin() as conn:
+            return await work(conn)
+    finally:
+        await engine.dispose()
+
+
+@sweeps_app.command("set-aside")
+def sweeps_set_aside() -> None:
+    """List the due rows the sweeper set aside, with their errors; exit 1 if there are any."""
+    from ombuds.store.sweep_store import list_set_aside
+    rows = asyncio.run(_with_connection(list_set_aside))
+    if not rows:
+        console.print("[green]No row is set aside: every due timer is being applied.[/green]")
+        return
+    table = Table("kind", "row", "set aside at", "error")
+    for r in rows:
+        table.add_row(r["kind"], str(r["row_id"]), r["set_aside_at"], r["error"])
+    console.print(table)
+    raise typer.Exit(1)
+
+
+@sweeps_app.command("release")
+def sweeps_release(kind: str = typer.Argument(..., help="order, dispute, refund_submit, refund_settle, complaint"),
+                   row_id: int = typer.Argument(..., help="the row's id")) -> None:
+    """Release a set-aside row once its cause is fixed: the next sweep claims it again."""
+    from ombuds.store.sweep_store import release
+
+    async def work(conn):
+        return await release(conn, kind, row_id)
+    if not asyncio.run(_with_connection(work)):
+        console.print(f"[red]No {kind} {row_id} is set aside.[/red]")
+        raise typer.Exit(2)
+    console.print(f"Released {kind} {row_id}: the next sweep applies its timers again.")

@@ -5,7 +5,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
 from ombuds.store import tables_evidence, tables_notify, tables_trust, tables_web  # noqa: F401
-from ombuds.store import tables_protection, tables_sign_in, tables_stripe, tables_tracking  # noqa: F401
+from ombuds.store import tables_protection, tables_sign_in, tables_stripe, tables_sweeps, tables_tracking  # noqa: F401
 from ombuds.store.db import sync_url
 from ombuds.store.tables import metadata
 

@@ -21,6 +21,8 @@ LATENCY = Histogram("ombuds_http_request_seconds", "Time to answer an HTTP reque
 DEADLINES = Counter("ombuds_sweep_rows_total", "Due rows the sweeper moved on (deadlines, reminders, "
                     "order timers, refunds)")
 DISPATCHED = Counter("ombuds_outbox_work_total", "Outbox work done by the dispatcher", ["kind"])
+SET_ASIDE = Counter("ombuds_sweep_set_aside_total", "Due rows the sweeper set aside because they failed "
+                    "(listed by `ombuds sweeps set-aside`)", ["kind"])
 FAILURES = Counter("ombuds_worker_failures_total", "Worker passes that failed and will be retried",
                    ["step"])
 

@@ -28,6 +28,7 @@ from ombuds.domain.events import DisputeClosed
 from ombuds.domain.orders import Order, OrderLine
 from ombuds.domain.policy import Policy
 from ombuds.services import money
+from ombuds.store import sweep_store
 from ombuds.store.repository import Repository
 
 
@@ -45,11 +46,11 @@ def closed_in(disputes: Iterable[Dispute]) -> list[Dispute]:
 
 
 async def lock_orders_of(repo: Repository, closed: Sequence[Dispute]) -> list[Closing]:
-    """Lock the orders of these disputes (in id order, so two workers never deadlock) and pair
-    each with its disputes."""
+    """Lock the orders of these disputes (in id order, so two workers never deadlock; one query
+    for all of them) and pair each with its disputes."""
     if not closed:
         return []
-    orders = await repo.lock_orders({d.order_id for d in closed})
+    orders = await sweep_store.load_orders(repo.conn, {d.order_id for d in closed}, lock=repo.locks_rows)
     return [Closing(o, tuple(d for d in closed if d.order_id == o.id)) for o in orders]
 
 
@@ -61,15 +62,16 @@ async def settle(repo: Repository, closings: Sequence[Closing], policy: Policy) 
       (R1: a line released by its dispute is paid when the dispute closed, never earlier);
     - a dispute closed by a reship gets its replacement order, shipped, with its own
       protection window (R19).
-    """
+
+    However many closings, the refunds and the payouts are each written with a few set-wide
+    statements (:func:`money.issue_refunds`, :func:`money.pay_out_many`)."""
+    await money.issue_refunds(repo, [r for c in closings for d in c.disputes
+                                     for r in money.dispute_refunds(c.order, d)], policy)
+    await money.pay_out_many(repo, [(c.order, max(d.closed_at for d in c.disputes)) for c in closings], policy)
     for closing in closings:
-        order = closing.order
-        for d in closing.disputes:
-            await money.refund_dispute(repo, order, d, d.closed_at, policy)
-        await money.pay_out(repo, order, max(d.closed_at for d in closing.disputes), policy)
         for d in closing.disputes:
             if d.outcome is Outcome.replaced:
-                await _ship_replacement(repo, order, d, policy)
+                await _ship_replacement(repo, closing.order, d, policy)
 
 
 async def _ship_replacement(repo: Repository, order: Order, d: Dispute, policy: Policy) -> None:

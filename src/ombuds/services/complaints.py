@@ -138,17 +138,24 @@ async def _alert(conn, c: Complaint, kinds: list[str], policy: Policy, now: date
                                       "seller_id": c.seller_id, "answer_target_at": target.isoformat()})
 
 
-async def sweep_due(conn, until: datetime, batch: int, policy: Policy) -> int:
-    """Apply due complaint reminders and timers (claimed like disputes); returns how many."""
-    due = await repo.due_complaints(conn, until, batch)
-    alerts = []
+async def sweep_due(conn, until: datetime, batch: int, policy: Policy, where=()
+                    ) -> tuple[list[int], dict[int, str]]:
+    """Apply due complaint reminders and timers (claimed like disputes); returns the complaints
+    claimed and those the rules refused (→ why), which the sweeper sets aside."""
+    due = await repo.due_complaints(conn, until, batch, where)
+    alerts, done, failed = [], [], {}
     for c in due:
-        rules.fire_due(c, now=until, policy=policy)
+        try:
+            rules.fire_due(c, now=until, policy=policy)
+        except Exception as exc:
+            failed[c.id] = f"{type(exc).__name__}: {exc}"
+            continue
+        done.append(c)
         alerts.append(_alert_kinds(c))
-    await repo.save_locked_complaints(conn, due, until)
-    for c, kinds in zip(due, alerts):
+    await repo.save_locked_complaints(conn, done, until)
+    for c, kinds in zip(done, alerts):
         await _alert(conn, c, kinds, policy, until)
-    return len(due)
+    return [c.id for c in due], failed
 
 
 # Reading ---------------------------------------------------------------------------------

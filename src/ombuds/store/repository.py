@@ -17,7 +17,7 @@ from ombuds.domain.events import Event
 from ombuds.domain import ledger
 from ombuds.domain.ledger import JournalEntry
 from ombuds.domain.orders import Order
-from ombuds.store import tables as t
+from ombuds.store import sweep_store, tables as t
 from ombuds.store.ledger_store import LedgerStore
 from ombuds.store.mapping import dispute_to_row, order_to_row, row_to_dispute, row_to_order
 
@@ -121,14 +121,6 @@ class Repository:
         await self._events(o.new_events, o.id, now)
         o.new_events.clear()
 
-    async def due_orders(self, now: datetime, limit: int) -> list[Order]:
-        q = (select(t.orders.c.id).where(t.orders.c.deadline_at <= now)
-             .order_by(t.orders.c.deadline_at).limit(limit))
-        if self._for_update:
-            q = q.with_for_update(skip_locked=True)
-        ids = (await self.conn.execute(q)).scalars().all()
-        return [await self.get_order(i) for i in ids]
-
     # Disputes -------------------------------------------------------------------------
 
     async def add_dispute(self, d: Dispute) -> Dispute:
@@ -157,9 +149,14 @@ class Repository:
         rows = (await self.conn.execute(select(t.disputes).where(t.disputes.c.order_id == order_id))).all()
         return [row_to_dispute(r) for r in rows]
 
-    async def due_disputes(self, now: datetime, limit: int) -> list[Dispute]:
-        q = (select(t.disputes).where(t.disputes.c.due_at <= now)
-             .order_by(t.disputes.c.due_at).limit(limit))
+    async def due_disputes(self, now: datetime, limit: int, *, only: int | None = None) -> list[Dispute]:
+        """Disputes with a reminder or timer due, earliest first, leaving out those the sweeper
+        set aside; ``only``: this one, if it is due."""
+        q = select(t.disputes).where(t.disputes.c.due_at <= now,
+                                     sweep_store.not_set_aside("dispute", t.disputes.c.id))
+        if only is not None:
+            q = q.where(t.disputes.c.id == only)
+        q = q.order_by(t.disputes.c.due_at, t.disputes.c.id).limit(limit)
         if self._for_update:
             q = q.with_for_update(skip_locked=True)
         return [row_to_dispute(r) for r in (await self.conn.execute(q)).all()]
@@ -225,6 +222,18 @@ class Repository:
         refund_id = (await self.conn.execute(insert(t.refunds).values(**row).returning(t.refunds.c.id))).scalar_one()
         self._money_rows.add(("refund", refund_id))
         return refund_id
+
+    async def add_refunds(self, rows: Sequence[dict]) -> list[int]:
+        """Many refunds in one multi-row INSERT (the sweeper's batch); ids in the order given."""
+        ids = await sweep_store.add_refunds(self.conn, rows)
+        self._money_rows.update(("refund", i) for i in ids)
+        return ids
+
+    async def add_payouts(self, rows: Sequence[dict]) -> None:
+        """Many payouts in one multi-row INSERT (columns of ``payouts``)."""
+        if rows:
+            await self.conn.execute(insert(t.payouts), list(rows))
+            self._money_rows.update(("payout", r["line_id"]) for r in rows)
 
     async def paid_out_lines(self, order_id: int) -> set[int]:
         q = select(t.payouts.c.line_id).where(t.payouts.c.order_id == order_id)

@@ -72,8 +72,11 @@ async def save_complaint(conn: AsyncConnection, c: Complaint, now: datetime) -> 
     await _flush(conn, [c], now=now)
 
 
-async def due_complaints(conn: AsyncConnection, until: datetime, limit: int) -> list[Complaint]:
-    q = select(complaints).where(complaints.c.due_at <= until).order_by(complaints.c.due_at).limit(limit)
+async def due_complaints(conn: AsyncConnection, until: datetime, limit: int, where=()) -> list[Complaint]:
+    """Complaints with a reminder or timer due, earliest first; ``where``: the sweeper's own
+    conditions (rows it set aside left out, one row)."""
+    q = (select(complaints).where(complaints.c.due_at <= until, *where)
+         .order_by(complaints.c.due_at, complaints.c.id).limit(limit))
     if conn.dialect.name == "postgresql":
         q = q.with_for_update(skip_locked=True)
     return [row_to_complaint(r) for r in (await conn.execute(q)).all()]

@@ -4,7 +4,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from ombuds.store import tables_evidence, tables_notify, tables_trust, tables_web  # noqa: F401
-from ombuds.store import tables_protection, tables_sign_in, tables_stripe, tables_tracking  # noqa: F401
+from ombuds.store import tables_protection, tables_sign_in, tables_stripe, tables_sweeps, tables_tracking  # noqa: F401
 from ombuds.store.tables import metadata
 
 config = context.config

@@ -1,0 +1,77 @@
+"""Order timers in sets (DESIGN.md §3): protection's end completes a shipped order and pays the
+seller per line (R1); the end of the dispute window closes a completed one (R6).
+
+One batch, in the caller's transaction: claim due orders (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, rows set aside left out), load them with their lines in one query, let the domain
+apply each order's due timers in memory, each at its own time (:meth:`Order.end_protection`,
+:meth:`Order.close`), then write: the orders with one statement run for all, their events as
+one multi-row INSERT, and their payouts through :func:`ombuds.services.money.pay_out_many`.
+
+:func:`ombuds.services.orders.catch_up` is the same for one order a person is acting on.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from ombuds.domain.orders import Order, OrderState
+from ombuds.domain.policy import Policy
+from ombuds.services import money
+from ombuds.store import sweep_store, tables as t
+from ombuds.store.repository import Repository
+
+KIND = "order"
+
+
+async def claim(repo: Repository, until: datetime, limit: int, *, only: int | None = None) -> list[Order]:
+    """Due orders, the earliest deadline first, locked for this transaction."""
+    o = t.orders
+    q = select(o.c.id).where(o.c.deadline_at <= until, sweep_store.not_set_aside(KIND, o.c.id))
+    if only is not None:
+        q = q.where(o.c.id == only)
+    q = q.order_by(o.c.deadline_at, o.c.id).limit(limit)
+    if repo.locks_rows:
+        q = q.with_for_update(skip_locked=True)
+    ids = (await repo.conn.execute(q)).scalars().all()
+    return await sweep_store.load_orders(repo.conn, ids, lock=False)
+
+
+def fire_due(order: Order, until: datetime, policy: Policy) -> tuple[int, datetime | None, list]:
+    """Apply the order's timers due by ``until``, each at its own time. Returns how many fired,
+    when the first fired (its payouts are as of then) and its events with their times."""
+    fired, first, events = 0, None, []
+    while order.deadline[1] is not None and order.deadline[1] <= until:
+        at = order.deadline[1]
+        if order.state is OrderState.shipped:
+            order.end_protection(now=at, policy=policy)
+        else:
+            order.close(now=at)
+        fired += 1
+        first = first or at
+        events += [(e, order.id, at) for e in order.new_events]
+        order.new_events.clear()
+    return fired, first, events
+
+
+async def apply(repo: Repository, orders: list[Order], until: datetime, policy: Policy
+                ) -> tuple[int, dict[int, str]]:
+    """Apply the claimed orders' due timers and write the results in a few statements; returns
+    (timers fired, orders the domain refused → why: left unwritten, for the caller to set aside)."""
+    moved, payouts, events, failed, fired = [], [], [], {}, 0
+    for order in orders:
+        try:
+            n, first, order_events = fire_due(order, until, policy)
+        except Exception as exc:  # the domain refused this order: set it aside, do the others
+            failed[order.id] = f"{type(exc).__name__}: {exc}"
+            continue
+        fired += n
+        if n:
+            moved.append(order)
+            payouts.append((order, first))
+            events += order_events
+    await sweep_store.save_locked_orders(repo.conn, moved)
+    await sweep_store.add_events(repo.conn, events)
+    await money.pay_out_many(repo, payouts, policy)
+    return fired, failed
