@@ -20,6 +20,7 @@ from prometheus_client import REGISTRY
 from ombuds.domain import engine, ledger
 from ombuds.services import money
 from ombuds.store import sweep_store
+from tests.integration.test_cli import ombuds
 from tests.integration.test_money import (
     CountingProvider, accepted_refund, books, market, money_client, commission_bps, ombuds_of,  # noqa: F401
     on_app_loop, refund_of,
@@ -47,7 +48,7 @@ def set_aside_count(kind: str) -> float:
 
 
 def test_R1_an_order_whose_payout_fails_is_set_aside_while_the_rest_of_its_batch_is_paid_out(
-        market, books, monkeypatch):
+        market, books, monkeypatch, database_url, tmp_path):
     buyer, seller = market.buyer(), market.seller()
     orders = [market.order(buyer, seller, lines=((PRICE, 1), (PRICE, 2))) for _ in range(4)]
     bad = orders[1]
@@ -74,6 +75,8 @@ def test_R1_an_order_whose_payout_fails_is_set_aside_while_the_rest_of_its_batch
     assert (row["kind"], row["row_id"]) == ("order", bad["id"])
     assert "payout account is broken" in row["error"]
     assert set_aside_count("order") == before + 1
+    code, out = ombuds("sweeps", "set-aside", cwd=tmp_path, OMBUDS_DATABASE_URL=database_url)
+    assert code == 1 and f"│ order │ {bad['id']} │" in out and "payout account is broken" in out
 
     # Later sweeps skip it: it does not hold back anything, nor is it tried again and again.
     tried.clear()
@@ -82,7 +85,8 @@ def test_R1_an_order_whose_payout_fails_is_set_aside_while_the_rest_of_its_batch
 
     # The operator fixes the cause and releases it: the next sweep applies its timer, at its time.
     monkeypatch.setattr(ledger, "payout", real_payout)
-    assert release(market, "order", bad["id"])
+    code, out = ombuds("sweeps", "release", "order", str(bad["id"]), cwd=tmp_path, OMBUDS_DATABASE_URL=database_url)
+    assert code == 0 and f"Released order {bad['id']}" in out
     market.advance("1m")
     order = buyer.order(bad["id"])
     assert order["state"] == "completed"

@@ -24,7 +24,7 @@ from ombuds.adapters.stripe_payments import TransferRequest
 from ombuds.domain.errors import Conflict, NotFound
 from ombuds.domain.events import Event
 from ombuds.services.context import Ombuds
-from ombuds.store import tables as t
+from ombuds.store import sweep_store, tables as t
 from ombuds.store.tables_stripe import payout_transfers as pt
 
 log = structlog.get_logger("ombuds.transfers")
@@ -59,15 +59,13 @@ async def plan(app: Ombuds, now: datetime) -> int:
             .join(u, u.c.id == p.c.seller_id).outerjoin(pt, pt.c.line_id == p.c.line_id)
             .where(p.c.id > since - LOOK_BACK, pt.c.id.is_(None), u.c.payout_account.is_not(None))
             .order_by(p.c.id).limit(500))).all()
-        for r in rows:
-            paid, commission = await uow.repo.payout_of_line(r.line_id)
-            amount = paid - commission
-            if amount <= 0:
-                continue
-            await uow.conn.execute(pt.insert().values(
-                line_id=r.line_id, payout_id=r.id, order_id=r.order_id, seller_id=r.seller_id, destination=r.payout_account,
-                amount=amount, currency=r.currency, idempotency_key=f"payout-line-{r.line_id}", created_at=now,
-                next_attempt_at=now))
+        paid = await sweep_store.payouts_of_lines(uow.conn, [r.line_id for r in rows])  # one query
+        planned = [{"line_id": r.line_id, "payout_id": r.id, "order_id": r.order_id, "seller_id": r.seller_id,
+                    "destination": r.payout_account, "amount": amount, "currency": r.currency,
+                    "idempotency_key": f"payout-line-{r.line_id}", "created_at": now, "next_attempt_at": now}
+                   for r in rows if (amount := paid.get(r.line_id, (0, 0))[0] - paid.get(r.line_id, (0, 0))[1]) > 0]
+        if planned:
+            await uow.conn.execute(pt.insert(), planned)  # one multi-row INSERT
         await uow.commit()
     return len(rows)
 

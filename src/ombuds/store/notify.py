@@ -34,6 +34,7 @@ from sqlalchemy import exists, false, func, null, select, union_all
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ombuds.store.sweep_store import not_set_aside
 from ombuds.store.tables import disputes, orders, outbox, refunds
 from ombuds.store.tables_notify import mail_messages, webhook_deliveries
 from ombuds.store.tables_trust import complaints
@@ -184,11 +185,13 @@ async def outlook(conn: AsyncConnection, *, sweeps: bool, dispatches: bool) -> O
     deliveries = (mail_messages, webhook_deliveries)
     columns = [
         (exists().where(outbox.c.dispatched_at.is_(None)) if dispatches else false()).label("outbox_waiting"),
-        (earliest(select(func.min(disputes.c.due_at).label("at")),
-                  select(func.min(complaints.c.due_at)),
-                  select(func.min(orders.c.deadline_at)),
-                  select(func.min(refunds.c.next_attempt_at)),
-                  select(func.min(refunds.c.settles_at))) if sweeps else null()).label("sweep_due"),
+        # rows the sweeper set aside wait for an operator, not for a worker: left out
+        (earliest(select(func.min(disputes.c.due_at).label("at")).where(not_set_aside("dispute", disputes.c.id)),
+                  select(func.min(complaints.c.due_at)).where(not_set_aside("complaint", complaints.c.id)),
+                  select(func.min(orders.c.deadline_at)).where(not_set_aside("order", orders.c.id)),
+                  select(func.min(refunds.c.next_attempt_at)).where(not_set_aside("refund_submit", refunds.c.id)),
+                  select(func.min(refunds.c.settles_at)).where(not_set_aside("refund_settle", refunds.c.id)))
+         if sweeps else null()).label("sweep_due"),
         (earliest(*[select(func.min(t.c.next_attempt_at).label("at")).where(t.c.status == "pending")
                     for t in deliveries]) if dispatches else null()).label("send_due"),
         (earliest(*[select(func.min(t.c.claimed_until).label("at"))
