@@ -66,11 +66,13 @@ async def apply(repo: Repository, orders: list[Order], until: datetime, policy: 
         except Exception as exc:  # the domain refused this order: set it aside, do the others
             failed[order.id] = f"{type(exc).__name__}: {exc}"
             continue
+        if not n:  # its stored deadline says due, the order says not: a row to look at, not to spin on
+            failed[order.id] = f"due by its stored deadline {order.deadline[1]}, but no timer of the order is due"
+            continue
         fired += n
-        if n:
-            moved.append(order)
-            payouts.append((order, first))
-            events += order_events
+        moved.append(order)
+        payouts.append((order, first))
+        events += order_events
     await sweep_store.save_locked_orders(repo.conn, moved)
     await sweep_store.add_events(repo.conn, events)
     await money.pay_out_many(repo, payouts, policy)

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
+from sqlalchemy import exists, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ombuds.adapters import metrics
@@ -48,7 +49,8 @@ from ombuds.domain import engine
 from ombuds.services import closing, money, order_timers, payout_transfers
 from ombuds.services.context import Ombuds
 from ombuds.services.trust_sweep import sweep_alerts_and_flags, sweep_complaints
-from ombuds.store import sweep_store
+from ombuds.store import sweep_store, tables as t
+from ombuds.store.tables_trust import complaints as complaint_rows
 from ombuds.store.repository import MovedOn
 
 log = structlog.get_logger("ombuds.sweeper")
@@ -137,11 +139,28 @@ async def sweep(app: Ombuds, *, until: datetime | None = None, batch: int = BATC
     """Apply all timers due by ``until`` (default: now), kind by kind; returns how many fired."""
     until = until or await app.now()
     fired = 0
+    due = await _due_kinds(app, until)
     for kind, step in KINDS:
-        fired += await sweep_kind(app, kind, step, until, batch)
+        if kind in due:
+            n = await sweep_kind(app, kind, step, until, batch)
+            if n:  # what it did may make rows of the next kinds due (a closing's refunds)
+                fired += n
+                due = await _due_kinds(app, until)
     fired += await sweep_alerts_and_flags(app, until, batch)  # R15, R21
     # R39: payouts sent on to sellers' connected accounts, outside any transaction (Stripe only)
     return fired + await payout_transfers.sweep(app, until)
+
+
+async def _due_kinds(app: Ombuds, until: datetime) -> set[str]:
+    """Which kinds have a row due, in one read (no write transaction for an idle kind)."""
+    async with app.engine.connect() as conn:
+        row = (await conn.execute(select(
+            exists().where(t.disputes.c.due_at <= until).label("dispute"),
+            exists().where(t.orders.c.deadline_at <= until).label("order"),
+            exists().where(t.refunds.c.next_attempt_at <= until).label(money.SUBMIT),
+            exists().where(t.refunds.c.settles_at <= until).label(money.SETTLE),
+            exists().where(complaint_rows.c.due_at <= until).label("complaint")))).one()
+    return {kind for kind, is_due in row._mapping.items() if is_due}
 
 
 async def sweep_kind(app: Ombuds, kind: str, step: Step, until: datetime, batch: int) -> int:
@@ -150,7 +169,7 @@ async def sweep_kind(app: Ombuds, kind: str, step: Step, until: datetime, batch:
     while True:
         done = await run_batch(app, kind, step, until, batch)
         fired += done.moved
-        if not done.claimed:
+        if not done.claimed or (done.moved == 0 and not done.failed):  # nothing due, or nothing moves
             return fired
 
 
@@ -171,8 +190,9 @@ async def run_batch(app: Ombuds, kind: str, step: Step, until: datetime, batch: 
             except Exception as exc:
                 if not _the_rows_fault(exc):
                     raise
+                out.failed[row_id] = f"{type(exc).__name__}: {exc}"
                 async with app.uow() as uow:
-                    await _set_aside(uow.conn, kind, {row_id: f"{type(exc).__name__}: {exc}"}, until)
+                    await _set_aside(uow.conn, kind, {row_id: out.failed[row_id]}, until)
                     await uow.commit()
                 continue
             out.moved += one.moved
