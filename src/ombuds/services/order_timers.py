@@ -3,8 +3,8 @@ seller per line (R1); the end of the dispute window closes a completed one (R6).
 
 One batch, in the caller's transaction: claim due orders (``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL, rows set aside left out), load them with their lines in one query, let the domain
-apply each order's due timers in memory, each at its own time (:meth:`Order.end_protection`,
-:meth:`Order.close`), then write: the orders with one statement run for all, their events as
+apply each order's due timers in memory, each at its own time (:func:`ombuds.domain.engine.fire_next`:
+protection's end, then the window's end), then write: the orders with one statement run for all, their events as
 one multi-row INSERT, and their payouts through :func:`ombuds.services.money.pay_out_many`.
 
 :func:`ombuds.services.orders.catch_up` is the same for one order a person is acting on.
@@ -16,7 +16,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from ombuds.domain.orders import Order, OrderState
+from ombuds.domain import engine
+from ombuds.domain.orders import Order
 from ombuds.domain.policy import Policy
 from ombuds.services import money
 from ombuds.store import sweep_store, tables as t
@@ -42,12 +43,8 @@ def fire_due(order: Order, until: datetime, policy: Policy) -> tuple[int, dateti
     """Apply the order's timers due by ``until``, each at its own time. Returns how many fired,
     when the first fired (its payouts are as of then) and its events with their times."""
     fired, first, events = 0, None, []
-    while order.deadline[1] is not None and order.deadline[1] <= until:
-        at = order.deadline[1]
-        if order.state is OrderState.shipped:
-            order.end_protection(now=at, policy=policy)
-        else:
-            order.close(now=at)
+    while (step := engine.fire_next(order, now=until, policy=policy)) is not None:
+        at = step[1]
         fired += 1
         first = first or at
         events += [(e, order.id, at) for e in order.new_events]

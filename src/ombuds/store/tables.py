@@ -171,7 +171,7 @@ refunds = Table(
     Column("next_attempt_at", UtcDateTime),  # when to (re)submit to the provider; NULL once done
     Column("provider_ref", String(100)),
     Column("settles_at", UtcDateTime),  # when the provider settles; NULL once settled
-    Column("claimed_until", UtcDateTime),  # a sweeper is submitting it until then (wall clock); 0017
+    Column("claimed_until", UtcDateTime),  # a sweeper is submitting it until then (wall clock); 0018
     Index("ix_refunds_next_attempt_at", "next_attempt_at"),
     Index("ix_refunds_settles_at", "settles_at"),
 )
