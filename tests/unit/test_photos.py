@@ -115,3 +115,28 @@ def test_r22_the_perceptual_hash_is_the_one_imagehash_computes(seed, size, expec
     pixels wide); new ones must be comparable bit for bit."""
     photo = inspect_photo(files.encode(files.picture(seed, size), "PNG"), "image/png", max_pixels=MAX_PIXELS)
     assert photo.phash == expected
+
+
+def test_r10_whole_decodes_happen_in_a_child_that_is_replaced_when_it_dies():
+    """PNG, WebP and HEIC are decoded whole in a child process, so their peak memory (and a
+    decoder crashing on a hostile file) stays out of the server; a dead child is replaced."""
+    import os
+    import signal
+
+    from ombuds.adapters import images
+
+    png = files.encode(files.picture(3, (640, 480)), "PNG")
+    assert inspect_photo(png, "image/png", max_pixels=MAX_PIXELS).width == 640
+    [child] = list(images._decoder._processes.values())
+    assert child.pid != os.getpid() and child.is_alive()
+    os.kill(child.pid, signal.SIGKILL)
+    child.join(10)
+
+    again = inspect_photo(png, "image/png", max_pixels=MAX_PIXELS)  # a new child decodes it
+    assert again.width == 640 and again.phash
+    [replacement] = list(images._decoder._processes.values())
+    assert replacement.pid != child.pid
+
+    with pytest.raises(ImageRefused) as refused:  # a refusal in the child reaches the caller as itself
+        inspect_photo(png[: len(png) // 2], "image/png", max_pixels=MAX_PIXELS)
+    assert refused.value.code == "image_unreadable" and refused.value.field == "file"

@@ -13,7 +13,10 @@ Memory is the constraint (a server process stays under 200 MB while photos arriv
   which proves the file is whole and gives the thumbnail and the hash. The served copy keeps
   the compressed pixels as they are and drops every metadata segment (:func:`_jpeg_bare`):
   nothing is re-encoded, so nothing is lost either.
-- **PNG, WebP and HEIC** have no such scaled decoding; they are decoded whole and re-encoded.
+- **PNG, WebP and HEIC** have no such scaled decoding; they are decoded whole and re-encoded,
+  in a child process of the server (:func:`_decoded_elsewhere`): a 12-megapixel HEIC needs
+  ~100 MB at its peak, which the child gives back to the system when done, and a decoder that
+  crashes on a hostile file takes the child down, not the server.
 - Either way one photo is handled at a time per process (``_ONE_AT_A_TIME``), and its buffers
   are given back to the system as soon as it is done.
 
@@ -25,8 +28,11 @@ from __future__ import annotations
 
 import ctypes
 import io
+import multiprocessing
 import statistics
 import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 import warnings
 from dataclasses import dataclass
 from math import cos, pi
@@ -93,7 +99,38 @@ def inspect_photo(source: bytes | BinaryIO, media_type: str, *, max_pixels: int)
         data = source if isinstance(source, bytes) else source.read()
         if media_type == "image/jpeg":
             return _inspect_jpeg(Image, data, max_pixels)
-        return _inspect_decoded(Image, data, media_type, max_pixels)
+        return _decoded_elsewhere(data, media_type, max_pixels)
+
+
+# The child that decodes whole photos: one per server process, started at its first such
+# photo (``spawn``: it shares no memory or locks with the server), kept for the next ones.
+_decoder: ProcessPoolExecutor | None = None
+
+
+def _decoded_elsewhere(data: bytes, media_type: str, max_pixels: int) -> Photo:
+    """:func:`_inspect_decoded` in the decoder child; a refusal there is raised here."""
+    global _decoder
+    for attempt in (1, 2):  # a decoder found dead is replaced once; one that dies on this file twice refuses it
+        if _decoder is None:
+            _decoder = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        try:
+            result = _decoder.submit(_inspect_in_child, data, media_type, max_pixels).result()
+            break
+        except BrokenProcessPool:
+            _decoder = None
+            if attempt == 2:
+                raise _unreadable() from None
+    if isinstance(result, Photo):
+        return result
+    code, message, field = result
+    raise ImageRefused(code, message, field)
+
+
+def _inspect_in_child(data: bytes, media_type: str, max_pixels: int) -> Photo | tuple[str, str, str | None]:
+    try:
+        return _inspect_decoded(_pillow(), data, media_type, max_pixels)
+    except ImageRefused as refused:  # sent back as plain values (a DomainError does not pickle)
+        return refused.code, refused.message, refused.field
 
 
 def _open(Image, data: bytes, max_pixels: int, *, draft: tuple[int, int] | None = None):
