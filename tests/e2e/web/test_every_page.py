@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.e2e.conftest import _log, running_server
-from tests.e2e.web.conftest import CHROMIUM, CHROMIUM_ARGS
 
 DESKTOP, PHONE = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
 ROLES = {"Anna Petrova": "buyer", "Ben Carter": "buyer", "Shenzhen Star Store": "seller",
@@ -66,12 +65,9 @@ def demo(sqlite_databases, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def chromium():
-    from playwright import sync_api
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+def chromium(browser):
+    """The package's one browser: Playwright's sync API allows one running instance per thread."""
+    return browser
 
 
 @pytest.fixture(scope="module")
