@@ -6,7 +6,7 @@ PORT ?= 8000
 OMBUDS_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export OMBUDS_TEST_DATABASE_URL
 
-.PHONY: demo test install browser bench docs clean
+.PHONY: demo test check install browser bench docs clean
 
 PIP = $(VENV)/bin/pip install --quiet --disable-pip-version-check
 
@@ -34,6 +34,12 @@ browser:
 ## Seed a small marketplace on SQLite with a manual clock and serve it on $(PORT).
 demo: $(VENV)/.installed-app
 	$(VENV)/bin/ombuds demo --port $(PORT)
+
+## Lint, the layers and the types (configured in pyproject.toml).
+check: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 ## Every test, on SQLite and PostgreSQL.
 test: $(VENV)/.installed-test browser

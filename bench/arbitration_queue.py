@@ -29,6 +29,9 @@ import httpx
 import psycopg
 from sqlalchemy import text
 
+from bench.processes import VENV_BIN, code_revision, free_port, server, time_limit, wait_for_quiet
+from bench.scratch import scratch_database
+from bench.seed import DESCRIPTION, MARKETPLACE_KEY, _copy_columns, migrated_market, server_env
 from ombuds.domain import commands as c
 from ombuds.domain.disputes import Reason, Resolution
 from ombuds.domain.lifecycle import Action
@@ -36,10 +39,6 @@ from ombuds.services import disputes
 from ombuds.services.context import Caller
 from ombuds.services.sweeper import sweep
 from ombuds.store import tables as t
-
-from bench.processes import VENV_BIN, code_revision, free_port, server, time_limit, wait_for_quiet
-from bench.scratch import scratch_database
-from bench.seed import DESCRIPTION, MARKETPLACE_KEY, _copy_columns, migrated_market, server_env
 
 DISPUTES, REQUESTS, WARMUP, PAGE = 10_000, 300, 30, 50
 SPREAD_HOURS = 70 * 24  # escalations scattered over the last 70 days (the limit is 60)

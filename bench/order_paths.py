@@ -29,7 +29,7 @@ from pathlib import Path
 
 from bench import pgbench_baseline
 from bench.contract import WRITE_TARGET, Context, Row, row
-from bench.load import Request, drive, latency_notes, ombuds_server, wrk, write_requests
+from bench.load import Request, drive, latency_notes, ombuds_server, write_requests, wrk
 from bench.processes import time_limit
 from bench.roundtrips import ORDER_PATHS, PATH_NAMES, count_order_paths
 from bench.scratch import scratch_database

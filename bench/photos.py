@@ -26,7 +26,7 @@ import httpx
 
 from bench.contract import RSS_TARGET_MB, Context, Row, per_operation, row
 from bench.load import ombuds_server
-from bench.processes import CpuMeter, rss_mb, process_tree, time_limit
+from bench.processes import CpuMeter, process_tree, rss_mb, time_limit
 from bench.scratch import backend_pids, scratch_database
 from bench.seed import migrated_market, seed_due_disputes
 

@@ -23,6 +23,10 @@ from datetime import timedelta
 import psycopg
 from sqlalchemy import text
 
+from bench.contract import SWEEP_TARGET, Context, Row, row
+from bench.processes import CpuMeter, time_limit
+from bench.scratch import backend_pids, scratch_database
+from bench.seed import T0, UNIT_PRICE, _copy_columns, seed_market, settings_for
 from ombuds.api.app import build_ombuds
 from ombuds.domain import commands as c
 from ombuds.domain.disputes import Reason, Resolution
@@ -32,11 +36,6 @@ from ombuds.services.clock import advance
 from ombuds.services.context import PLATFORM, Caller
 from ombuds.store import tables as t
 from ombuds.store.migrate import upgrade
-
-from bench.contract import SWEEP_TARGET, Context, Row, row
-from bench.processes import CpuMeter, time_limit
-from bench.scratch import backend_pids, scratch_database
-from bench.seed import T0, UNIT_PRICE, _copy_columns, seed_market, settings_for
 
 ORDERS = 4_000
 TABLES = ("orders", "payouts", "journal_entries", "postings", "outbox", "account_balances")

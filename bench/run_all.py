@@ -54,7 +54,7 @@ import subprocess
 import sys
 import time
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.contract import RSS_TARGET_MB, Context, Row
@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     if "pgbench_baseline" not in chosen:
         chosen.insert(0, "pgbench_baseline")  # every write path needs its baseline from this run
     started, run_until = time.monotonic(), time.monotonic() + args.budget
-    result: dict = {"started": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    result: dict = {"started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                     "command": " ".join(["python -m bench.run_all", *(argv if argv is not None else sys.argv[1:])]),
                     "environment": _environment(), "rows": [], "failures": {}, "skipped": [],
                     "busy_before": {}, "module_seconds": {}}

@@ -8,7 +8,7 @@ instead of minutes), each copy on its own order line, buyer and seller.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
@@ -23,7 +23,7 @@ from ombuds.settings import Settings
 from ombuds.store import tables as t
 from ombuds.store.migrate import upgrade
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)  # the manual clock's start; orders ship then
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # the manual clock's start; orders ship then
 MARKETPLACE_KEY = "bench-marketplace-key"
 UNIT_PRICE = 1850  # every line the same, so a copied dispute's amounts stay true to its line
 DESCRIPTION = "One item is missing from the parcel."

@@ -31,14 +31,13 @@ from datetime import datetime, timedelta
 
 import psycopg
 
-from ombuds.api.app import build_ombuds
-from ombuds.services.sweeper import sweep
-from ombuds.store import tables as t
-
 from bench.contract import SWEEP_TARGET, Context, Row, row
 from bench.processes import CpuMeter, time_limit
 from bench.scratch import backend_pids, scratch_database
 from bench.seed import migrated_market, seed_due_disputes, settings_for
+from ombuds.api.app import build_ombuds
+from ombuds.services.sweeper import sweep
+from ombuds.store import tables as t
 
 DISPUTES = 20_000
 TABLES = ("disputes", "timeline", "outbox", "refunds", "journal_entries", "postings", "payouts", "account_balances",

@@ -38,12 +38,13 @@ PAGES = [  # (who, what, path)
 async def measure(database_url: str, rounds: int) -> list[tuple[str, float, float]]:
     os.environ.update(OMBUDS_DATABASE_URL=database_url, OMBUDS_CLOCK="manual",
                       OMBUDS_MARKETPLACE_KEY="bench-key", OMBUDS_WORKER_IN_PROCESS="false")
+    from sqlalchemy import select
+
     from ombuds.api.app import build_ombuds, create_app
     from ombuds.demo import seed
     from ombuds.settings import Settings
-    from ombuds.store.migrate import upgrade
     from ombuds.store import tables as t
-    from sqlalchemy import select
+    from ombuds.store.migrate import upgrade
 
     settings = Settings()
     await asyncio.to_thread(upgrade, settings.database_url)

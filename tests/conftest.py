@@ -6,7 +6,7 @@ over HTTP semantics with a manual clock; tests/e2e also drive a real server proc
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,7 +17,7 @@ from tests.databases import PostgresDatabases, SqliteDatabases, require_postgres
 from tests.factories import Marketplace
 
 # A Monday, so business-day arithmetic in tests is easy to follow.
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 MARKETPLACE_KEY = "test-marketplace-key"
 
 

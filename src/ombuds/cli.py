@@ -169,6 +169,7 @@ def clock_advance(duration: str = typer.Argument(..., help="e.g. 5d, 12h, 1d12h"
 def policy_check(file: Path) -> None:
     """Validate a policy TOML file and explain each problem."""
     import tomllib
+
     from ombuds.domain.policy import InvalidPolicy
     try:
         policy = load_policy_file(file)

@@ -17,12 +17,12 @@ from ombuds.domain.disputes import Reason, Resolution
 from ombuds.domain.lifecycle import Action
 from ombuds.domain.tracking import Checkpoint, ParcelStatus
 from ombuds.services import clock, disputes, orders, protection_requests, tracking
+from ombuds.services.accounts import set_demo_passwords
 from ombuds.services.context import PLATFORM, Caller
 from ombuds.services.orders import NewLine
 from ombuds.services.users import create_user
 from ombuds.settings import Settings
 from ombuds.store.tables import users
-from ombuds.services.accounts import set_demo_passwords
 
 PEOPLE = [
     ("Anna Petrova", "anna@example.ru", "buyer", "RU", "ru"),

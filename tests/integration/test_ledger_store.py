@@ -8,7 +8,7 @@ zero locks and writes nothing.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event, text
 
@@ -17,7 +17,7 @@ from ombuds.store.db import make_engine
 from ombuds.store.ledger_store import movements
 from ombuds.store.uow import UnitOfWork
 
-AT = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def payout_like(n: int) -> JournalEntry:

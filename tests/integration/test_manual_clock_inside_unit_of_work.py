@@ -13,11 +13,11 @@ import asyncio
 from sqlalchemy import select
 
 from ombuds.adapters.clock import ManualClock
+from ombuds.adapters.payments import SimulatedProvider
+from ombuds.domain.policy import Policy
 from ombuds.services.context import Ombuds
 from ombuds.store.db import make_engine, write_transaction
 from ombuds.store.tables import clock, orders
-from ombuds.domain.policy import Policy
-from ombuds.adapters.payments import SimulatedProvider
 from tests.conftest import T0
 
 

@@ -4,8 +4,17 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from ombuds.store import tables_evidence, tables_notify, tables_trust, tables_web  # noqa: F401
-from ombuds.store import tables_protection, tables_sign_in, tables_stripe, tables_sweeps, tables_tracking  # noqa: F401
+from ombuds.store import (  # noqa: F401  # noqa: F401
+    tables_evidence,
+    tables_notify,
+    tables_protection,
+    tables_sign_in,
+    tables_stripe,
+    tables_sweeps,
+    tables_tracking,
+    tables_trust,
+    tables_web,
+)
 from ombuds.store.db import sync_url
 from ombuds.store.tables import metadata
 

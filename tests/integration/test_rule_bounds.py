@@ -8,8 +8,6 @@ true are not integers. Countries are ISO 3166.
 
 from __future__ import annotations
 
-import pytest
-
 BIG = 2**63  # one past BIGINT
 ZERO_WIDTH = "\u200b" * 50
 

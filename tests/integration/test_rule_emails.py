@@ -10,8 +10,7 @@ reply by a date."""
 from __future__ import annotations
 
 from tests.evidence_files import jpeg
-from tests.integration.test_notifications import dispatch, email_of, inbox, parts, smtp_market  # noqa: F401
-from tests.integration.test_notifications import the_one
+from tests.integration.test_notifications import dispatch, email_of, inbox, parts, smtp_market, the_one  # noqa: F401
 
 
 def subjects(inbox, address: str) -> list[str]:  # noqa: F811

@@ -5,7 +5,6 @@ round of the form, several at once, and become evidence when the dispute opens."
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient

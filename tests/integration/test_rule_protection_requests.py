@@ -7,12 +7,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import pytest
 from sqlalchemy import func, select
 
 from ombuds.store.tables_protection import protection_requests
-from tests.integration.test_notifications import dispatch, email_of, inbox, parts, query, smtp_market  # noqa: F401
-from tests.integration.test_notifications import the_one
+from tests.integration.test_notifications import dispatch, email_of, inbox, parts, query, smtp_market, the_one  # noqa: F401
 
 REASON = "The carrier says the parcel is held at customs for another two weeks."
 

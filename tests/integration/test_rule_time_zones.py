@@ -4,7 +4,7 @@ operator, the sign-in link's page, the local mailbox."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ombuds.adapters.payments import ProviderError, SimulatedProvider
 from tests.conftest import MARKETPLACE_KEY
@@ -38,7 +38,7 @@ def test_r33_r20_a_refund_sent_again_counts_its_window_from_the_buyers_local_dat
     [refund] = buyer.refunds(order_id=order["id"])
     assert refund["status"] == "failed"
 
-    market.set_clock_without_sweeping(datetime(2026, 3, 5, 22, 30, tzinfo=timezone.utc))
+    market.set_clock_without_sweeping(datetime(2026, 3, 5, 22, 30, tzinfo=UTC))
     provider.healthy = True
     market.platform.post(f"/refunds/{refund['id']}/retry")
     market.advance("1m")

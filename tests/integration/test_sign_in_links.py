@@ -181,6 +181,7 @@ def _owner(client: TestClient, url: str) -> int:
 
     async def run():
         from sqlalchemy import select
+
         from ombuds.store.tables_sign_in import sign_in_links
         async with client.app.state.ombuds.engine.connect() as conn:
             return (await conn.execute(select(sign_in_links.c.user_id).where(
@@ -191,6 +192,7 @@ def _owner(client: TestClient, url: str) -> int:
 def name_of(market: Marketplace, person) -> str:
     async def run():
         from sqlalchemy import select
+
         from ombuds.store.tables import users
         async with market.client.app.state.ombuds.engine.connect() as conn:
             return (await conn.execute(select(users.c.name).where(users.c.id == person.id))).scalar_one()
@@ -200,6 +202,7 @@ def name_of(market: Marketplace, person) -> str:
 def count_links(market: Marketplace) -> int:
     async def run():
         from sqlalchemy import func, select
+
         from ombuds.store.tables_sign_in import sign_in_links
         async with market.client.app.state.ombuds.engine.connect() as conn:
             return (await conn.execute(select(func.count()).select_from(sign_in_links))).scalar_one()

@@ -22,8 +22,11 @@ from ombuds.services import money
 from ombuds.store import sweep_store
 from tests.integration.test_cli import ombuds
 from tests.integration.test_money import (
-    CountingProvider, accepted_refund, books, market, money_client, commission_bps, ombuds_of,  # noqa: F401
-    on_app_loop, refund_of,
+    CountingProvider,  # noqa: F401
+    accepted_refund,
+    ombuds_of,
+    on_app_loop,
+    refund_of,
 )
 
 PRICE = 1850

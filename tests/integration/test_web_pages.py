@@ -4,7 +4,7 @@ browser tests cover the same pages in Chromium; these run in-process on both dat
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -154,7 +154,7 @@ def test_r33_r20_a_refund_counts_business_days_from_the_buyers_local_date(client
     """Late on Thursday 5 March 2026 in UTC it is already Friday in Moscow."""
     buyer, seller = market.buyer(country="RU"), market.seller()
     order = market.order(buyer, seller)
-    market.set_clock_without_sweeping(datetime(2026, 3, 5, 22, 30, tzinfo=timezone.utc))
+    market.set_clock_without_sweeping(datetime(2026, 3, 5, 22, 30, tzinfo=UTC))
     d = market.open_dispute(buyer, order)
     seller.accept(d["id"])
     [refund] = buyer.refunds(order_id=order["id"])

@@ -10,13 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ombuds.domain.errors import Conflict
-
 from ombuds.domain import commands as c
 from ombuds.domain import engine, lifecycle
 from ombuds.domain.disputes import Actor, Reason, Resolution, ReturnCondition
 from ombuds.domain.disputes import DisputeState as S
-from ombuds.domain.errors import DomainError, Forbidden
+from ombuds.domain.errors import Conflict, DomainError, Forbidden
 from ombuds.domain.lifecycle import (
     OPEN_STATES,
     PERSON_ACTIONS,

@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 import pytest
 from babel.messages.pofile import read_po
 
-from ombuds.api import routes_disputes as api_disputes, routes_trust as api_trust
+from ombuds.api import routes_disputes as api_disputes
+from ombuds.api import routes_trust as api_trust
 from ombuds.domain import commands as c
 from ombuds.domain import engine
 from ombuds.domain.complaints import COMPLAINTS
@@ -26,7 +27,8 @@ from ombuds.domain.orders import ORDERS, Order, OrderLine
 from ombuds.domain.policy import DEFAULT_POLICY
 from ombuds.emails import notices
 from ombuds.emails.catalogue import LOCALES, languages
-from ombuds.web import routes_disputes as web_disputes, words
+from ombuds.web import routes_disputes as web_disputes
+from ombuds.web import words
 from ombuds.web.i18n import CATALOGUES, LANGUAGES
 
 PAGE_ACTORS = {Actor.buyer, Actor.seller, Actor.arbitrator}  # who acts on the dispute page

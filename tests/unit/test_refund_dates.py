@@ -2,7 +2,7 @@
 country, public holidays excluded."""
 
 import asyncio
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from ombuds.adapters.payments import RefundRequest, SimulatedProvider, settlement_time
 from ombuds.domain.business_days import add_business_days, refund_window
@@ -46,7 +46,7 @@ def _request(key: str, issued: datetime) -> RefundRequest:
 
 
 def test_R20_the_simulated_provider_settles_on_a_business_day_inside_the_window():
-    issued = datetime(2026, 12, 25, 10, tzinfo=timezone.utc)
+    issued = datetime(2026, 12, 25, 10, tzinfo=UTC)
     for n in range(50):
         request = _request(f"refund-{n}", issued)
         settles = settlement_time(request)
@@ -56,7 +56,7 @@ def test_R20_the_simulated_provider_settles_on_a_business_day_inside_the_window(
 
 def test_the_simulated_provider_is_idempotent_on_its_key():
     provider = SimulatedProvider()
-    issued = datetime(2026, 3, 2, 9, tzinfo=timezone.utc)
+    issued = datetime(2026, 3, 2, 9, tzinfo=UTC)
     first = asyncio.run(provider.create_refund(_request("refund-abc", issued)))
     again = asyncio.run(provider.create_refund(_request("refund-abc", issued)))
     assert first == again and len(provider.book) == 1

@@ -3,7 +3,7 @@ the buyer's local date. Near midnight and across a DST change, as pretix tests i
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from ombuds.domain.business_days import refund_window
 from ombuds.domain.time_zones import local_date, main_zone, zone
@@ -12,7 +12,7 @@ from ombuds.web.i18n import formatter
 
 
 def at(*args) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def test_r33_a_persons_zone_defaults_to_the_main_zone_of_their_country():

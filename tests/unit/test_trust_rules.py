@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from ombuds.domain.policy import DEFAULT_POLICY
 from ombuds.domain.rating import DisputeFacts, Loss, loss, rate
 from ombuds.domain.risk import BuyerDispute, signals
 
-NOW = datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 TRUST_DOC = Path(__file__).resolve().parents[2] / "docs" / "trust.md"
 

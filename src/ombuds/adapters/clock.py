@@ -10,7 +10,7 @@ never a second connection — which on SQLite, whose pool has one, would wait fo
 from __future__ import annotations
 
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Protocol
 
 from sqlalchemy import select, update
@@ -29,7 +29,7 @@ class Clock(Protocol):
 
 
 def wall_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class WallClock:

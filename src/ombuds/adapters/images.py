@@ -31,9 +31,9 @@ import io
 import multiprocessing
 import statistics
 import threading
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-import warnings
 from dataclasses import dataclass
 from math import cos, pi
 from typing import BinaryIO

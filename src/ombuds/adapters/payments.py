@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 
 from ombuds.domain.business_days import is_business_day
@@ -65,5 +65,5 @@ def settlement_time(request: RefundRequest) -> datetime:
             days.append(day)
         day += timedelta(days=1)
     pick = days[int(hashlib.sha256(request.idempotency_key.encode()).hexdigest(), 16) % len(days)]
-    return max(datetime.combine(pick, time(12), tzinfo=timezone.utc), request.issued_at)
+    return max(datetime.combine(pick, time(12), tzinfo=UTC), request.issued_at)
 

@@ -9,7 +9,6 @@ from typing import Literal
 
 import aiosmtplib
 
-
 NOT_SENT = "not sent: the batch stopped before it"
 
 

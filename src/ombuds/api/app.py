@@ -9,21 +9,31 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from ombuds import __version__
+from ombuds import __version__, web, worker
 from ombuds.adapters import metrics
 from ombuds.adapters.clock import ManualClock, RequestInstant, WallClock
 from ombuds.adapters.language import get_checker
 from ombuds.adapters.metrics import MetricsMiddleware
 from ombuds.adapters.payments import SimulatedProvider
-from ombuds import web, worker
 from ombuds.api import (
-    errors, routes_disputes, routes_evidence, routes_money, routes_notifications, routes_orders,
-    routes_case_file, routes_dashboard, routes_protection, routes_sign_in, routes_stripe, routes_system, routes_tracking,
+    errors,
+    routes_case_file,
+    routes_dashboard,
+    routes_disputes,
+    routes_evidence,
+    routes_money,
+    routes_notifications,
+    routes_orders,
+    routes_protection,
+    routes_sign_in,
+    routes_stripe,
+    routes_system,
+    routes_tracking,
     routes_trust,
 )
 from ombuds.api.idempotency import IdempotencyMiddleware
-from ombuds.api.versions import VersionTags
 from ombuds.api.responses import FastJSONResponse as ORJSONResponse
+from ombuds.api.versions import VersionTags
 from ombuds.services.context import Ombuds
 from ombuds.settings import Settings
 from ombuds.store.db import make_engine

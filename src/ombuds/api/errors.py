@@ -6,11 +6,10 @@ import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from ombuds.api.responses import FastJSONResponse as ORJSONResponse
 from starlette.exceptions import HTTPException
 
+from ombuds.api.responses import FastJSONResponse as ORJSONResponse
 from ombuds.domain.errors import DomainError
-
 
 # Validation errors raised by our own types (api/schemas.py) keep their code.
 OWN_CODES = {"text_required", "invalid_country", "amount_out_of_range", "nul_character", "duration_too_long"}

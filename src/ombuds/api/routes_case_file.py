@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from ombuds.api.schemas import PathId
 from ombuds.api.auth import app_state, get_caller
+from ombuds.api.schemas import PathId
 from ombuds.domain.time_zones import main_zone
 from ombuds.services import case_file
 from ombuds.services.context import Caller, Ombuds

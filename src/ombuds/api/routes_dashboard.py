@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from ombuds.api.auth import app_state, get_caller
-from ombuds.services.dashboard import MAX_DAYS, dashboard
 from ombuds.services.context import Caller, Ombuds
+from ombuds.services.dashboard import MAX_DAYS, dashboard
 
 router = APIRouter(prefix="/api/v1", tags=["arbitration"])
 

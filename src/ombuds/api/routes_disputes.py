@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from ombuds.api import schemas
-from ombuds.api.schemas import PathId, QueryId
 from ombuds.api.auth import app_state, get_caller
+from ombuds.api.schemas import PathId, QueryId
 from ombuds.api.versions import if_match
 from ombuds.api.views import dispute_view
 from ombuds.domain import commands as c

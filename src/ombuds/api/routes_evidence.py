@@ -15,8 +15,8 @@ from ombuds.api.auth import app_state, get_caller
 from ombuds.api.schemas import Body, OptionalText, PathId, QueryId
 from ombuds.api.uploads import BodyTooLarge, bounded, evidence_response
 from ombuds.domain import evidence as rules
-from ombuds.domain.evidence_guidance import Proof
 from ombuds.domain.errors import DomainError
+from ombuds.domain.evidence_guidance import Proof
 from ombuds.services import conversations, evidence
 from ombuds.services.context import Caller, Ombuds
 from ombuds.settings import Settings

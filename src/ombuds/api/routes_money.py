@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from ombuds.api.schemas import PathId, QueryId
 from ombuds.api.auth import app_state, get_caller
+from ombuds.api.schemas import PathId, QueryId
 from ombuds.domain import ledger
 from ombuds.domain.errors import Forbidden, NotFound
 from ombuds.services import queries, refunds

@@ -13,8 +13,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import Field, HttpUrl
 
-from ombuds.api.schemas import Body, OptionalText, PathId
 from ombuds.api.auth import app_state, get_caller
+from ombuds.api.schemas import Body, OptionalText, PathId
 from ombuds.domain.errors import NotFound
 from ombuds.emails.catalogue import environment
 from ombuds.services import mail, webhooks

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from ombuds.api.schemas import PathId
 from ombuds.api.auth import app_state, get_caller
+from ombuds.api.schemas import PathId
 from ombuds.services import sign_in_links
 from ombuds.services.context import Caller, Ombuds
 

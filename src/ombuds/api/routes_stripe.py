@@ -7,11 +7,10 @@ from typing import Annotated
 import stripe
 from fastapi import APIRouter, Depends, Request
 
-from ombuds.api.schemas import PathId
 from ombuds.adapters.carrier_webhooks import BadSignature, NotConfigured
 from ombuds.api.auth import app_state, get_caller
-from ombuds.domain.errors import DomainError
-from ombuds.domain.errors import Forbidden
+from ombuds.api.schemas import PathId
+from ombuds.domain.errors import DomainError, Forbidden
 from ombuds.services import chargebacks, orders, payout_transfers, stripe_webhooks
 from ombuds.services.context import Caller, Ombuds
 

@@ -12,9 +12,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from ombuds.api.schemas import PathId, QueryId
 from ombuds.adapters import carrier_webhooks as cw
 from ombuds.api.auth import app_state, get_caller
+from ombuds.api.schemas import PathId, QueryId
 from ombuds.domain.errors import DomainError
 from ombuds.domain.tracking import Checkpoint, ParcelStatus, aftership_status
 from ombuds.services import orders, tracking

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 
-from ombuds.api.auth import app_state, get_caller
 from ombuds.api import schemas
+from ombuds.api.auth import app_state, get_caller
 from ombuds.api.schemas import Body, Offset, PathId, QueryId
 from ombuds.api.views import dispute_view
 from ombuds.api.views_trust import complaint_view, review_view

@@ -9,7 +9,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from ombuds.domain.disputes import (
-    Actor, Dispute, Outcome, Proposal, RefundIntent, Resolution, Verdict, VerdictReply,
+    Actor,
+    Dispute,
+    Outcome,
+    Proposal,
+    RefundIntent,
+    Resolution,
+    Verdict,
+    VerdictReply,
 )
 from ombuds.domain.policy import Policy
 

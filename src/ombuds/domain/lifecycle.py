@@ -20,7 +20,8 @@ from ombuds.domain import commands as c
 from ombuds.domain import effects as fx
 from ombuds.domain import engine
 from ombuds.domain.commands import Command
-from ombuds.domain.disputes import Actor, Dispute, DisputeState as S, Proposal, Reason, ReturnCondition, Resolution
+from ombuds.domain.disputes import Actor, Dispute, Proposal, Reason, Resolution, ReturnCondition
+from ombuds.domain.disputes import DisputeState as S
 from ombuds.domain.engine import Timer, Transition
 from ombuds.domain.errors import Conflict, DeadlinePassed, DomainError
 from ombuds.domain.events import DisputeClosed, Event, TimelineEntry

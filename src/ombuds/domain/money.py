@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 
 from babel.numbers import format_currency, get_currency_precision, list_currencies
 
 from ombuds.domain.errors import DomainError
 
 
-@lru_cache(maxsize=None)
+@cache
 def _known_currencies() -> frozenset[str]:
     return frozenset(list_currencies())
 
@@ -22,7 +22,7 @@ def check_currency(code: str, field: str = "currency") -> str:
     return code
 
 
-@lru_cache(maxsize=None)
+@cache
 def precision(currency: str) -> int:
     """Digits after the decimal point (2 for USD, 0 for JPY), from CLDR via Babel."""
     return get_currency_precision(currency)

@@ -7,7 +7,7 @@ system's, or the ``tzdata`` package where the system has none.
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel.core import get_global
@@ -25,7 +25,7 @@ MAIN_ZONES = {
 UTC = "UTC"
 
 
-@lru_cache(maxsize=None)
+@cache
 def main_zone(country: str | None) -> str:
     """The zone a person of this country gets unless they chose another (R33)."""
     code = (country or "").upper()
@@ -44,7 +44,7 @@ def is_zone(name: str | None) -> bool:
     return bool(name) and name in known_zones()
 
 
-@lru_cache(maxsize=None)
+@cache
 def zone(name: str | None, country: str | None = None) -> ZoneInfo:
     """The person's zone: their own choice, else their country's main zone."""
     for candidate in (name, main_zone(country)):

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import functools
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from babel.dates import format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
-from ombuds.domain.time_zones import zone
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from ombuds.domain.time_zones import zone
 
 HERE = Path(__file__).parent
 LOCALES = HERE / "locale"
@@ -60,5 +61,5 @@ def supported(language: str | None) -> str:
 def format_moment(at: datetime, language: str, time_zone: str = "UTC") -> str:
     """A deadline as people read it, in their language and their zone (R33):
     ``7 March 2026, 12:00 +0300`` for Moscow, ``7 March 2026, 09:00 UTC`` in UTC."""
-    return format_datetime(at.astimezone(timezone.utc), "d MMMM y, HH:mm z", tzinfo=zone(time_zone),
+    return format_datetime(at.astimezone(UTC), "d MMMM y, HH:mm z", tzinfo=zone(time_zone),
                            locale=language)

@@ -7,7 +7,7 @@ API (``GET /api/v1/dashboard``).
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
@@ -93,7 +93,7 @@ async def _refunds(conn, since: datetime, now: datetime) -> dict:
                                      "in_flight": 0})
         m["count"] += 1
         m["amounts"][row.currency] = m["amounts"].get(row.currency, 0) + row.amount
-        due = datetime.combine(row.expected_latest, time.max, tzinfo=timezone.utc) if row.expected_latest else None
+        due = datetime.combine(row.expected_latest, time.max, tzinfo=UTC) if row.expected_latest else None
         if row.settled_at is not None:
             m["on_time" if due is None or row.settled_at <= due else "late"] += 1
         elif due is not None and now > due:

@@ -14,8 +14,8 @@ from ombuds.domain.errors import Forbidden, NotFound, VersionMismatch
 from ombuds.domain.lifecycle import Action
 from ombuds.domain.policy import Policy
 from ombuds.domain.text import written
-from ombuds.services.context import Caller, Ombuds
 from ombuds.services import closing
+from ombuds.services.context import Caller, Ombuds
 from ombuds.services.orders import catch_up, keeping_timers, retry_if_order_moved
 from ombuds.services.orders import visible as order_visible
 from ombuds.store.repository import Repository

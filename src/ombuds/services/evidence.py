@@ -22,8 +22,8 @@ from anyio import to_thread
 from sqlalchemy import func, insert, or_, select, union
 
 from ombuds.adapters.images import inspect_photo
-from ombuds.adapters.metadata import Cleaned, strip_pdf, strip_video
 from ombuds.adapters.media import HEAD_BYTES, KNOWN_EXTENSIONS, sniff
+from ombuds.adapters.metadata import Cleaned, strip_pdf, strip_video
 from ombuds.adapters.storage import EvidenceStore, sha256_of
 from ombuds.domain import engine
 from ombuds.domain import evidence as rules

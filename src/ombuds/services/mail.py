@@ -3,10 +3,10 @@ kept in the local mailbox when no SMTP server is configured (the embedded defaul
 
 from __future__ import annotations
 
+from datetime import timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
-from datetime import timedelta
 
 import structlog
 from sqlalchemy import desc, insert, select, update
@@ -17,15 +17,23 @@ from ombuds.adapters.smtp import NOT_SENT, SmtpMailer
 from ombuds.domain.errors import NotFound
 from ombuds.domain.time_zones import zone
 from ombuds.emails.notices import (
-    ARBITRATORS, REMINDER, Change, OutboxEvent, Recipient, audience, changes, compose, parties,
+    ARBITRATORS,
+    REMINDER,
+    Change,
+    OutboxEvent,
+    Recipient,
+    audience,
+    changes,
+    compose,
+    parties,
 )
 from ombuds.emails.substance import Said
 from ombuds.services import sign_in_links
 from ombuds.services.context import Ombuds
 from ombuds.services.delivery import DispatchConfig, claim, release, renew
 from ombuds.store.tables import orders, outbox, timeline, users
-from ombuds.store.tables_trust import complaint_timeline
 from ombuds.store.tables_notify import mail_messages as mm
+from ombuds.store.tables_trust import complaint_timeline
 
 log = structlog.get_logger("ombuds.mail")
 

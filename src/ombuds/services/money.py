@@ -18,13 +18,14 @@ from ombuds.adapters.clock import wall_now
 from ombuds.adapters.payments import ProviderError, RefundRequest
 from ombuds.domain import ledger
 from ombuds.domain.business_days import refund_window
-from ombuds.domain.time_zones import local_date
 from ombuds.domain.disputes import Dispute
 from ombuds.domain.events import Event
 from ombuds.domain.orders import Order, OrderState
 from ombuds.domain.payouts import payouts_due
 from ombuds.domain.policy import Policy
-from ombuds.store import sweep_store, tables as t
+from ombuds.domain.time_zones import local_date
+from ombuds.store import sweep_store
+from ombuds.store import tables as t
 from ombuds.store.repository import Repository
 
 ORIGINAL_METHOD = "original_method"

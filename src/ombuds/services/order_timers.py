@@ -20,7 +20,8 @@ from ombuds.domain import engine
 from ombuds.domain.orders import Order
 from ombuds.domain.policy import Policy
 from ombuds.services import money
-from ombuds.store import sweep_store, tables as t
+from ombuds.store import sweep_store
+from ombuds.store import tables as t
 from ombuds.store.repository import Repository
 
 KIND = "order"

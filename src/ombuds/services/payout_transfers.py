@@ -24,7 +24,8 @@ from ombuds.adapters.stripe_payments import TransferRequest
 from ombuds.domain.errors import Conflict, NotFound
 from ombuds.domain.events import Event
 from ombuds.services.context import Ombuds
-from ombuds.store import sweep_store, tables as t
+from ombuds.store import sweep_store
+from ombuds.store import tables as t
 from ombuds.store.tables_stripe import payout_transfers as pt
 
 log = structlog.get_logger("ombuds.transfers")

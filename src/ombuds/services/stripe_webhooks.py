@@ -19,7 +19,7 @@ what was received and verified is always acknowledged.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -194,4 +194,4 @@ async def _chargeback_closed(uow, app: Ombuds, obj: dict, now: datetime) -> str:
 
 def _at(obj: dict, now: datetime) -> datetime:
     created = obj.get("created")
-    return min(datetime.fromtimestamp(created, timezone.utc), now) if isinstance(created, int) else now
+    return min(datetime.fromtimestamp(created, UTC), now) if isinstance(created, int) else now

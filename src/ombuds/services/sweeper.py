@@ -49,9 +49,10 @@ from ombuds.domain import engine
 from ombuds.services import closing, money, order_timers, payout_transfers
 from ombuds.services.context import Ombuds
 from ombuds.services.trust_sweep import sweep_alerts_and_flags, sweep_complaints
-from ombuds.store import sweep_store, tables as t
-from ombuds.store.tables_trust import complaints as complaint_rows
+from ombuds.store import sweep_store
+from ombuds.store import tables as t
 from ombuds.store.repository import MovedOn
+from ombuds.store.tables_trust import complaints as complaint_rows
 
 log = structlog.get_logger("ombuds.sweeper")
 BATCH = 200

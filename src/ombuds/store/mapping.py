@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from ombuds.domain.disputes import (
-    Actor, Dispute, DisputeState, Outcome, Proposal, Reason, Resolution, ReturnCondition, Verdict,
+    Actor,
+    Dispute,
+    DisputeState,
+    Outcome,
+    Proposal,
+    Reason,
+    Resolution,
+    ReturnCondition,
+    Verdict,
     VerdictReply,
 )
 from ombuds.domain.orders import Order, OrderLine, OrderState

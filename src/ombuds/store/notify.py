@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import asyncpg
 import structlog
@@ -95,7 +95,7 @@ class Wakeups:
             try:
                 conn = await asyncpg.connect(self._dsn, timeout=10,
                                              server_settings={"application_name": self._name})
-            except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as exc:
+            except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
                 log.warning("wakeups_connect_failed", error=str(exc), retry_in=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._reconnect_max)
@@ -137,7 +137,7 @@ class Wakeups:
         self.asleep = True
         try:
             await asyncio.wait_for(self._woken.wait(), max(timeout, 0))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return None
         finally:
             self.asleep = False
@@ -160,7 +160,7 @@ class Wakeups:
                 await conn.execute("UPDATE worker_wakeups SET waiting_until = now() + make_interval(secs => $2) "
                                    "WHERE channel = $1", CHANNEL, float(seconds), timeout=10)
             return True
-        except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("wakeups_flag_failed", error=str(exc))
             conn.terminate()  # the keeper reconnects
             return False
@@ -208,4 +208,4 @@ def _aware(value) -> datetime | None:
         return None
     if not isinstance(value, datetime):
         value = datetime.fromisoformat(str(value))
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

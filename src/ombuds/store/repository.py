@@ -11,13 +11,14 @@ from sqlalchemy import and_, bindparam, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ombuds.domain import ledger
 from ombuds.domain.disputes import Dispute
 from ombuds.domain.errors import Conflict
 from ombuds.domain.events import Event
-from ombuds.domain import ledger
 from ombuds.domain.ledger import JournalEntry
 from ombuds.domain.orders import Order
-from ombuds.store import sweep_store, tables as t
+from ombuds.store import sweep_store
+from ombuds.store import tables as t
 from ombuds.store.ledger_store import LedgerStore
 from ombuds.store.mapping import dispute_to_row, order_to_row, row_to_dispute, row_to_order
 

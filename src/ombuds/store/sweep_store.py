@@ -15,9 +15,9 @@ from types import SimpleNamespace
 from sqlalchemy import bindparam, delete, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ombuds.domain import ledger
 from ombuds.domain.disputes import Dispute
 from ombuds.domain.events import Event
-from ombuds.domain import ledger
 from ombuds.domain.orders import Order
 from ombuds.store import tables as t
 from ombuds.store.mapping import order_to_row, row_to_dispute, row_to_order

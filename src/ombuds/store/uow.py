@@ -5,10 +5,16 @@ the manual clock read inside it goes through that connection, in the same transa
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ombuds.store.db import holding
 from ombuds.store.repository import Repository
+
+
+class UnitOfWorkClosed(RuntimeError):
+    """The connection or repository of a unit of work was used outside ``async with``."""
 
 
 class UnitOfWork:
@@ -16,28 +22,44 @@ class UnitOfWork:
 
     def __init__(self, engine: AsyncEngine):
         self._engine = engine
-        self.conn: AsyncConnection | None = None
-        self.repo: Repository | None = None
+        self._conn: AsyncConnection | None = None
+        self._repo: Repository | None = None
         self.is_postgres = engine.dialect.name == "postgresql"
-        self._holding = None
+        self._holding: AbstractContextManager[object] | None = None
+
+    @property
+    def conn(self) -> AsyncConnection:
+        """The open transaction's connection."""
+        if self._conn is None:
+            raise UnitOfWorkClosed("the unit of work is not open")
+        return self._conn
+
+    @property
+    def repo(self) -> Repository:
+        """The repository over the open transaction."""
+        if self._repo is None:
+            raise UnitOfWorkClosed("the unit of work is not open")
+        return self._repo
 
     async def __aenter__(self) -> UnitOfWork:
-        self.conn = await self._engine.connect()
-        await self.conn.execution_options(writes=True)
-        await self.conn.begin()
-        self.repo = Repository(self.conn, for_update=self.is_postgres)
-        self._holding = holding(self._engine, self.conn)
+        conn = self._conn = await self._engine.connect()
+        await conn.execution_options(writes=True)
+        await conn.begin()
+        self._repo = Repository(conn, for_update=self.is_postgres)
+        self._holding = holding(self._engine, conn)
         self._holding.__enter__()
         return self
 
     async def __aexit__(self, exc_type, exc, tb) -> None:
         try:
-            self._holding.__exit__(None, None, None)
+            if self._holding is not None:
+                self._holding.__exit__(None, None, None)
             if self.conn.in_transaction():
                 await self.conn.rollback()
         finally:
             await self.conn.close()
-            self.conn = self.repo = None
+            self._conn = self._repo = None
+            self._holding = None
 
     async def commit(self) -> None:
         self.repo.check_money_recorded()

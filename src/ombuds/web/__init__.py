@@ -15,8 +15,17 @@ from fastapi.staticfiles import StaticFiles
 
 from ombuds.settings import Settings
 from ombuds.web import (
-    errors, form_files, routes_account, routes_case_file, routes_dashboard, routes_dispute_form, routes_disputes, routes_orders, routes_protection,
-    routes_sign_in, routes_trust,
+    errors,
+    form_files,
+    routes_account,
+    routes_case_file,
+    routes_dashboard,
+    routes_dispute_form,
+    routes_disputes,
+    routes_orders,
+    routes_protection,
+    routes_sign_in,
+    routes_trust,
 )
 from ombuds.web.pages import WebExit
 from ombuds.web.sessions import SessionMiddleware

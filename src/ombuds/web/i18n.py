@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import gettext
 import io
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import structlog
@@ -39,7 +39,7 @@ def N_(text: str) -> str:
     return text
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(lang: str) -> gettext.NullTranslations:
     po = CATALOGUES / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
     if lang == "en" or not po.exists():

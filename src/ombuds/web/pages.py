@@ -19,11 +19,11 @@ from ombuds import __version__
 from ombuds.api.uploads import BodyTooLarge, bounded
 from ombuds.domain.errors import DomainError
 from ombuds.domain.time_zones import main_zone
-from ombuds.services.context import Caller, Ombuds
-from ombuds.web import drafts, labels, words, words_tracking
 from ombuds.services import web_sessions
 from ombuds.services.accounts import WebUser, get_user
-from ombuds.web.i18n import N_, LANGUAGE_NAMES, Formatter, formatter, from_accept_language, pick_language
+from ombuds.services.context import Caller, Ombuds
+from ombuds.web import drafts, labels, words, words_tracking
+from ombuds.web.i18n import LANGUAGE_NAMES, N_, Formatter, formatter, from_accept_language, pick_language
 from ombuds.web.sessions import CSRF_FIELD, CSRF_HEADER, Session
 
 TEMPLATES = Path(__file__).parent / "templates"

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import RedirectResponse
 
 from ombuds.domain.errors import DomainError
-from ombuds.services import clock as clock_service
+from ombuds.domain.time_zones import known_zones
 from ombuds.services import accounts, users, web_sessions
-from ombuds.domain.time_zones import known_zones, main_zone
+from ombuds.services import clock as clock_service
 from ombuds.web import policy_page
 from ombuds.web.i18n import LANGUAGES
 from ombuds.web.pages import LANG_COOKIE, PageDep, csrf_protect

@@ -7,8 +7,8 @@ import asyncio
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from ombuds.api.schemas import PathId
 from ombuds.api.routes_case_file import pdf_response
+from ombuds.api.schemas import PathId
 from ombuds.domain.errors import NotFound
 from ombuds.services import case_file
 from ombuds.web.case_pdf import render

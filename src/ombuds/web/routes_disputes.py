@@ -16,12 +16,23 @@ from ombuds.domain.disputes import Dispute, Resolution, ReturnCondition
 from ombuds.domain.errors import DomainError, NotFound
 from ombuds.domain.lifecycle import Action
 from ombuds.domain.text import written
-from ombuds.services import buyer_risk, chargebacks, conversations, disputes, evidence, protection_requests, queries, sellers, tracking
+from ombuds.services import (
+    buyer_risk,
+    chargebacks,
+    conversations,
+    disputes,
+    evidence,
+    protection_requests,
+    queries,
+    sellers,
+    tracking,
+)
 from ombuds.services.arbitration import queue as arbitration_queue
 from ombuds.web import reads, words
 from ombuds.web.dispute_parts import attach, check_language, evidence_limits
 from ombuds.web.pages import Page, PageDep, WebExit, csrf_protect
-from ombuds.web.progress import STATUS as progress_status, progress
+from ombuds.web.progress import STATUS as progress_status
+from ombuds.web.progress import progress
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 TEXT_ACTIONS = {Action.reject, Action.argue, Action.agree_verdict, Action.disagree_verdict}

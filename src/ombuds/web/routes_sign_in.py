@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 
 from ombuds.services import sign_in_links
 from ombuds.services.sign_in_links import LinkLookup, LinkState
-from ombuds.web.i18n import from_accept_language, formatter, pick_language
+from ombuds.web.i18n import formatter, from_accept_language, pick_language
 from ombuds.web.pages import LANG_COOKIE, Page, PageDep, csrf_protect
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)

@@ -64,8 +64,8 @@ class Site:
     def set_password(self, user_id: int, password: str = PASSWORD) -> None:
         """What an operator does for a user registered over the API (``ombuds.web.accounts``)."""
         from ombuds.api.app import build_ombuds
-        from ombuds.settings import Settings
         from ombuds.services.accounts import set_password
+        from ombuds.settings import Settings
 
         async def run():
             app = build_ombuds(Settings(database_url=self.database_url, clock="manual"))
