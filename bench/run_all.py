@@ -66,6 +66,7 @@ BUDGET_SECONDS = 24 * 60  # `make bench` stays under 25 minutes on 2 cores
 MODULES = [  # (module under bench/, its time limit in seconds), in the order they run
     ("pgbench_baseline", 180),  # first: every write path is a ratio of its TPS
     ("order_paths", 420),  # record an order, ship, deliver, confirm receipt
+    ("stack_floor", 240),  # recording an order: Ombuds beside the same statements with less around them
     ("open_dispute", 240),
     ("balances", 240),  # a seller's and a buyer's balance at 1 k / 100 k / 1 M postings
     ("order_lists", 150),  # the seller's and the buyer's order lists at 100 k orders
