@@ -7,6 +7,8 @@ COMMIT). Each app here sends those same statements with the same values to the s
 does nothing else — no authentication beyond comparing the key, no idempotency, no domain:
 
 - ``starlette``: Starlette, orjson and an asyncpg pool (the bare floor of an ASGI service);
+- ``one_statement``: Starlette and asyncpg sending the whole write as one statement (data-modifying
+  ``WITH``): the same rows in one round trip — the floor of PostgreSQL's own work for them;
 - ``fastapi``: FastAPI with a pydantic body model, and the same asyncpg statements;
 - ``sqlalchemy``: FastAPI with the pydantic model, and SQLAlchemy Core (asyncpg driver, Ombuds'
   own tables and engine settings, statements built once at import).
@@ -53,6 +55,38 @@ BALANCE = ("INSERT INTO account_balances (account, currency, balance) VALUES ($1
            "ON CONFLICT (account, currency) DO UPDATE SET balance = account_balances.balance + excluded.balance")
 
 
+# The whole write as one statement: the same rows, one round trip, no explicit transaction (a
+# single statement is atomic). Suspended sellers and unknown parties write nothing.
+ONE_STATEMENT = """
+WITH standing AS (SELECT kind FROM seller_penalties WHERE seller_id = $2 AND kind IN ('suspension', 'reinstatement')
+                  ORDER BY id DESC LIMIT 1),
+now AS (SELECT now FROM clock WHERE id = 1),
+o AS (INSERT INTO orders (buyer_id, seller_id, currency, payment_method, external_ref, state, created_at,
+                          protection_extension_days, version)
+      SELECT $1, $2, $3, $4, $5, 'paid', now.now, 0, 1 FROM now
+      WHERE EXISTS (SELECT 1 FROM users WHERE id = $1 AND role = 'buyer')
+        AND EXISTS (SELECT 1 FROM users WHERE id = $2 AND role = 'seller')
+        AND NOT EXISTS (SELECT 1 FROM standing WHERE kind = 'suspension')
+      RETURNING id, created_at),
+l AS (INSERT INTO order_lines (order_id, position, title, unit_price, quantity)
+      SELECT o.id, x.p, x.t, x.u, x.q FROM o, unnest($6::int[], $7::varchar[], $8::bigint[], $9::int[]) AS x(p, t, u, q)
+      RETURNING id, unit_price * quantity AS total),
+ob AS (INSERT INTO outbox (type, aggregate, aggregate_id, payload, created_at)
+       SELECT 'order.paid', 'order', o.id, $10::jsonb, o.created_at FROM o),
+e AS (INSERT INTO journal_entries (kind, order_id, memo, created_at)
+      SELECT 'order_paid', o.id, 'payment held in escrow', o.created_at FROM o RETURNING id),
+p AS (INSERT INTO postings (entry_id, account, currency, amount)
+      SELECT e.id, x.account, $3, x.amount FROM e,
+             (SELECT 'buyer:' || $1 || ':payments' AS account, -total AS amount FROM l
+              UNION ALL SELECT 'escrow:line:' || id, total FROM l) AS x
+      RETURNING account, amount),
+b AS (INSERT INTO account_balances (account, currency, balance)
+      SELECT account, $3, sum(amount) FROM p GROUP BY account ORDER BY account
+      ON CONFLICT (account, currency) DO UPDATE SET balance = account_balances.balance + excluded.balance)
+SELECT o.id, (SELECT array_agg(id ORDER BY id) FROM l) AS line_ids FROM o
+"""
+
+
 def _postings(body: dict, line_ids: list[int], entry_id: int) -> tuple[list[tuple], list[tuple]]:
     """The escrow entry's postings (buyer's payments → each line's escrow) and balance changes."""
     currency, postings, balances = body["currency"], [], {}
@@ -93,6 +127,18 @@ async def _record_asyncpg(conn: Any, body: dict) -> dict:
     return {"id": order_id, "state": "paid", "lines": [{"id": i} for i in line_ids], "total": total}
 
 
+async def _record_one_statement(conn: Any, body: dict) -> dict:
+    lines = body["lines"]
+    total = sum(x["unit_price"] * x["quantity"] for x in lines)
+    row = await conn.fetchrow(ONE_STATEMENT, body["buyer_id"], body["seller_id"], body["currency"],
+                              body["payment_method"], body.get("external_ref"), list(range(1, len(lines) + 1)),
+                              [x["title"] for x in lines], [x["unit_price"] for x in lines],
+                              [x["quantity"] for x in lines], orjson.dumps(_payload(body, total)).decode())
+    if row is None:
+        raise LookupError("unknown buyer or seller, or a suspended seller")
+    return {"id": row["id"], "state": "paid", "lines": [{"id": i} for i in row["line_ids"]], "total": total}
+
+
 @contextlib.asynccontextmanager
 async def _asyncpg_pool(app: Any):
     import asyncpg
@@ -108,16 +154,18 @@ def _authorised(request: Request) -> bool:
 
 # starlette: the bare floor -------------------------------------------------------------------
 
-def starlette_app() -> Any:
+def starlette_app(record_order: Any = None) -> Any:
     from starlette.applications import Starlette
     from starlette.routing import Route
+
+    write = record_order or _record_asyncpg
 
     async def record(request: Request) -> Response:
         if not _authorised(request):
             return Response(b'{"code":"unauthorised"}', status_code=401, media_type="application/json")
         body = orjson.loads(await request.body())
         async with request.app.state.pool.acquire() as conn:
-            order = await _record_asyncpg(conn, body)
+            order = await write(conn, body)
         return Response(orjson.dumps(order), status_code=201, media_type="application/json")
 
     async def healthz(request: Request) -> Response:
@@ -243,7 +291,8 @@ def sqlalchemy_app() -> Any:
     return app
 
 
-APPS = {"starlette": starlette_app, "fastapi": fastapi_app, "sqlalchemy": sqlalchemy_app}
+APPS = {"starlette": starlette_app, "fastapi": fastapi_app, "sqlalchemy": sqlalchemy_app,
+        "one_statement": lambda: starlette_app(_record_one_statement)}
 app = APPS[os.environ.get("BENCH_FLOOR_APP", "starlette")]()
 
 

@@ -9,7 +9,8 @@ by uvicorn as ``ombuds serve`` is:
 2. :mod:`bench.floor_apps`' ``sqlalchemy`` app: FastAPI, a pydantic model, SQLAlchemy Core over
    Ombuds' tables and engine — the same ten round trips, nothing else;
 3. its ``fastapi`` app: FastAPI and the pydantic model over asyncpg;
-4. its ``starlette`` app: Starlette and asyncpg.
+4. its ``starlette`` app: Starlette and asyncpg;
+5. its ``one_statement`` app: Starlette and asyncpg sending the same rows as one statement.
 
 Each rung writes the same rows (order, two lines, outbox row, escrow entry, four postings, three
 running balances) and is checked to have done so. Rates are compared with pgbench TPC-B in the
@@ -37,10 +38,11 @@ from bench.seed import MARKETPLACE_KEY
 
 SECONDS = 10
 REQUESTS = 60_000  # more than four measured runs and their warm-ups use on this machine
-RUNGS = ("ombuds", "sqlalchemy", "fastapi", "starlette")
+RUNGS = ("ombuds", "sqlalchemy", "fastapi", "starlette", "one_statement")
 NAMES = {"ombuds": "Ombuds", "sqlalchemy": "FastAPI + pydantic + SQLAlchemy Core, the same statements",
          "fastapi": "FastAPI + pydantic + asyncpg, the same statements",
-         "starlette": "Starlette + asyncpg, the same statements"}
+         "starlette": "Starlette + asyncpg, the same statements",
+         "one_statement": "Starlette + asyncpg, the same rows in one statement"}
 
 
 def _written(url: str, first_order: int) -> dict[str, int]:
