@@ -28,8 +28,8 @@ from ombuds.domain.policy import DEFAULT_POLICY
 from ombuds.emails import notices
 from ombuds.emails.catalogue import LOCALES, languages
 from ombuds.web import routes_disputes as web_disputes
-from ombuds.web import words
-from ombuds.web.i18n import CATALOGUES, LANGUAGES
+from ombuds.wording import words
+from ombuds.wording.i18n import CATALOGUES, LANGUAGES
 
 PAGE_ACTORS = {Actor.buyer, Actor.seller, Actor.arbitrator}  # who acts on the dispute page
 PARTIES = ("buyer", "seller")

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from ombuds.domain.business_days import refund_window
 from ombuds.domain.time_zones import local_date, main_zone, zone
 from ombuds.emails.catalogue import format_moment
-from ombuds.web.i18n import formatter
+from ombuds.wording.i18n import formatter
 
 
 def at(*args) -> datetime:
@@ -64,7 +64,7 @@ def test_r33_times_are_right_on_a_machine_without_the_systems_zone_files(tmp_pat
     import sys
     code = ("from datetime import datetime, timezone\n"
             "from ombuds.domain.time_zones import zone, is_zone\n"
-            "from ombuds.web.i18n import formatter\n"
+            "from ombuds.wording.i18n import formatter\n"
             "assert is_zone('Europe/Moscow') and str(zone(None, 'DE')) == 'Europe/Berlin'\n"
             "print(formatter('en', 'Europe/Berlin').datetime(datetime(2026, 3, 30, 9, tzinfo=timezone.utc)))\n")
     done = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONTZPATH": str(tmp_path)},

@@ -4,20 +4,29 @@ from __future__ import annotations
 
 import re
 
-from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from pathlib import Path
+
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir, extract_from_file
 from babel.messages.pofile import read_po
 
-from ombuds.web.i18n import CATALOGUES, formatter
+from ombuds import web, wording
+from ombuds.services import case_pdf
+from ombuds.wording.i18n import CATALOGUES, formatter
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
 
 def page_strings() -> set:
-    """What the templates and the web modules mark for translation (as pybabel extracts it)."""
+    """What the templates, the web and wording modules and the case file's PDF mark for
+    translation (as pybabel extracts it)."""
     keywords = {**DEFAULT_KEYWORDS, "N_": None}
-    found = extract_from_dir(str(CATALOGUES.parent), [("**.py", "python"), ("**/templates/**.html", "jinja2")],
-                             {"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}, keywords)
-    return {message for _, _, message, _, _ in found}
+    messages = set()
+    for where in (Path(web.__file__).parent, Path(wording.__file__).parent):
+        found = extract_from_dir(str(where), [("**.py", "python"), ("**/templates/**.html", "jinja2")],
+                                 {"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}, keywords)
+        messages |= {message for _, _, message, _, _ in found}
+    messages |= {message for _, message, _, _ in extract_from_file("python", case_pdf.__file__, keywords)}
+    return messages
 
 
 def test_every_page_string_has_a_russian_translation_with_the_same_placeholders():

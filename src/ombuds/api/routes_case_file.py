@@ -9,14 +9,15 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from ombuds.adapters.http_files import pdf_response
 from ombuds.api.auth import app_state, get_caller
 from ombuds.api.schemas import PathId
 from ombuds.domain.time_zones import main_zone
 from ombuds.services import case_file
+from ombuds.services.case_pdf import render
 from ombuds.services.context import Caller, Ombuds
 from ombuds.store.tables import users
-from ombuds.web.case_pdf import render
-from ombuds.web.i18n import from_accept_language, pick_language
+from ombuds.wording.i18n import from_accept_language, pick_language
 
 router = APIRouter(prefix="/api/v1", tags=["disputes"])
 PDF = {200: {"content": {"application/pdf": {}}, "description": "the case file"}}
@@ -46,8 +47,3 @@ async def reader(app: Ombuds, caller: Caller, accept_language: str | None) -> tu
                                       .where(users.c.id == caller.user_id))).first()
     language = pick_language(row.language if row else None, from_accept_language(accept_language))
     return language, (row.time_zone or main_zone(row.country)) if row else "UTC"
-
-
-def pdf_response(pdf: bytes, name: str) -> Response:
-    return Response(pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})

@@ -10,12 +10,12 @@ from ombuds.api import schemas
 from ombuds.api.auth import app_state, get_caller
 from ombuds.api.schemas import PathId, QueryId
 from ombuds.api.versions import if_match
-from ombuds.api.views import dispute_view
 from ombuds.domain import commands as c
 from ombuds.domain.errors import Forbidden
 from ombuds.domain.lifecycle import Action
 from ombuds.services import disputes, queries
 from ombuds.services.context import Caller, Ombuds
+from ombuds.services.views import dispute_view
 
 router = APIRouter(prefix="/api/v1", tags=["disputes"])
 CallerDep = Annotated[Caller, Depends(get_caller)]

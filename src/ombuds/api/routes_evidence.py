@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from pydantic import Field
 from starlette.datastructures import UploadFile
 
+from ombuds.adapters.http_files import BodyTooLarge, bounded, evidence_response
 from ombuds.adapters.language import get_checker
 from ombuds.adapters.storage import EvidenceStore, store_from_settings
 from ombuds.api.auth import app_state, get_caller
 from ombuds.api.schemas import Body, OptionalText, PathId, QueryId
-from ombuds.api.uploads import BodyTooLarge, bounded, evidence_response
 from ombuds.domain import evidence as rules
 from ombuds.domain.errors import DomainError
 from ombuds.domain.evidence_guidance import Proof

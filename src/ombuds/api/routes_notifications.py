@@ -83,7 +83,7 @@ def _mailbox_open(request: Request) -> None:
 
 def _reader_language(request: Request) -> str:
     """The pages' language choice (the EN/RU switch), else the browser's."""
-    from ombuds.web.i18n import from_accept_language, pick_language
+    from ombuds.wording.i18n import from_accept_language, pick_language
     return pick_language(request.cookies.get("ombuds_lang"),
                          from_accept_language(request.headers.get("accept-language")))
 

@@ -10,11 +10,11 @@ from ombuds.api import schemas
 from ombuds.api.auth import app_state, get_caller
 from ombuds.api.schemas import PathId, QueryId
 from ombuds.api.versions import IfMatch
-from ombuds.api.views import order_view
 from ombuds.domain.errors import Forbidden, NotFound
 from ombuds.services import accounts, orders, queries, users, web_sessions
 from ombuds.services.context import Caller, Ombuds
 from ombuds.services.users import caller_for_user, create_user
+from ombuds.services.views import order_view
 
 router = APIRouter(prefix="/api/v1")
 CallerDep = Annotated[Caller, Depends(get_caller)]

@@ -11,12 +11,12 @@ from pydantic import Field
 from ombuds.api import schemas
 from ombuds.api.auth import app_state, get_caller
 from ombuds.api.schemas import Body, Offset, PathId, QueryId
-from ombuds.api.views import dispute_view
 from ombuds.api.views_trust import complaint_view, review_view
 from ombuds.domain import complaints as rules
 from ombuds.domain.complaints import ComplaintAction
 from ombuds.services import arbitration, buyer_risk, complaints, sellers
 from ombuds.services.context import Caller, Ombuds
+from ombuds.services.views import dispute_view
 
 router = APIRouter(prefix="/api/v1")
 CallerDep = Annotated[Caller, Depends(get_caller)]

@@ -18,13 +18,10 @@ from fastapi import Path, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from ombuds.domain.bounds import MAX_AMOUNT, MAX_ID, MAX_OFFSET, MAX_QUANTITY
 from ombuds.domain.disputes import Reason, Resolution, ReturnCondition
 from ombuds.domain.text import visible
 
-MAX_ID = 2**63 - 1  # BIGINT
-MAX_AMOUNT = 10**12  # minor units, per line and per order (R42)
-MAX_QUANTITY = 100_000
-MAX_OFFSET = 1_000_000
 
 def _required_text(value: str) -> str:
     if not visible(value):

@@ -4,7 +4,7 @@ The reader is the marketplace (its key), an arbitrator, or one of the parties. E
 same case — parties, the order and its lines, the timeline, the order's messages, proposals,
 both sides' evidence with every file's SHA-256 and photo thumbnails, the carrier checkpoints,
 the verdict and the refunds with their dates — except staff notes (R32), which only staff see.
-Nothing here formats or translates; ``web/case_pdf.py`` renders it in the reader's language.
+Nothing here formats or translates; ``services/case_pdf.py`` renders it in the reader's language.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from datetime import datetime
 from sqlalchemy import select
 
 from ombuds.adapters.storage import EvidenceStore
-from ombuds.api.views import dispute_view
 from ombuds.domain.orders import Order
 from ombuds.services import conversations, evidence, orders, queries, tracking
 from ombuds.services.context import Caller, Ombuds
 from ombuds.services.disputes import load_visible
+from ombuds.services.views import dispute_view
 from ombuds.store import tables as t
 
 MAX_THUMBNAILS = 40
@@ -29,7 +29,7 @@ MAX_THUMBNAILS = 40
 class CaseFile:
     reader: Caller
     made_at: datetime
-    dispute: dict  # the dispute view (api.views.dispute_view), with its timeline
+    dispute: dict  # the dispute view (services.views.dispute_view), with its timeline
     order: Order
     line_id: int
     people: dict[int, dict]  # id → name, email, country, role

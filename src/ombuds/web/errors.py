@@ -8,8 +8,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
-from ombuds.web.i18n import N_
 from ombuds.web.sessions import SKIP_PREFIXES
+from ombuds.wording.i18n import N_
 
 NOT_PAGES = (*SKIP_PREFIXES, "/assets/")
 

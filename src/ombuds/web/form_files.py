@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from ombuds.api.schemas import PathId
 from ombuds.domain.errors import DomainError
 from ombuds.domain.evidence_guidance import Proof, proofs_for
 from ombuds.domain.orders import Order, OrderLine
 from ombuds.services import evidence, evidence_uploads
-from ombuds.web.pages import Page, PageDep, csrf_protect
+from ombuds.web.pages import Page, PageDep, PathId, csrf_protect
 from ombuds.web.routes_orders import load_order
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)

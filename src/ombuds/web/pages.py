@@ -9,6 +9,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import Depends, Request
+from fastapi import Path as InPath
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from jinja2.ext import _make_new_gettext, _make_new_ngettext
@@ -16,15 +17,17 @@ from markupsafe import Markup
 from starlette.datastructures import FormData, UploadFile
 
 from ombuds import __version__
-from ombuds.api.uploads import BodyTooLarge, bounded
+from ombuds.adapters.http_files import BodyTooLarge, bounded
+from ombuds.domain.bounds import MAX_ID
 from ombuds.domain.errors import DomainError
 from ombuds.domain.time_zones import main_zone
 from ombuds.services import web_sessions
 from ombuds.services.accounts import WebUser, get_user
 from ombuds.services.context import Caller, Ombuds
-from ombuds.web import drafts, labels, words, words_tracking
-from ombuds.web.i18n import LANGUAGE_NAMES, N_, Formatter, formatter, from_accept_language, pick_language
+from ombuds.web import drafts
 from ombuds.web.sessions import CSRF_FIELD, CSRF_HEADER, Session
+from ombuds.wording import labels, words, words_tracking
+from ombuds.wording.i18n import LANGUAGE_NAMES, N_, Formatter, formatter, from_accept_language, pick_language
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANG_COOKIE = "ombuds_lang"
@@ -215,6 +218,8 @@ async def get_page(request: Request) -> Page:
 
 
 PageDep = Annotated[Page, Depends(get_page)]
+# An id in a page's address: out of range (R42) is "not found", as in the API.
+PathId = Annotated[int, InPath(ge=1, le=MAX_ID)]
 
 
 def _body_limit(request: Request) -> int:

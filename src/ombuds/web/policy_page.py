@@ -8,8 +8,8 @@ field is left out when the policy grows.
 from __future__ import annotations
 
 from ombuds.domain.policy import Policy, PostagePayer
-from ombuds.web import labels, words
-from ombuds.web.i18n import N_, Formatter
+from ombuds.wording import labels, words
+from ombuds.wording.i18n import N_, Formatter
 
 
 def sections(f: Formatter, p: Policy) -> list[dict]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ombuds.domain.disputes import DisputeState as S
 from ombuds.domain.lifecycle import TRANSITIONS
-from ombuds.web.i18n import N_
+from ombuds.wording.i18n import N_
 
 # Each step: its name, its words, and the lifecycle states in which it is happening.
 STEPS: tuple[tuple[str, str, frozenset[S]], ...] = (

@@ -13,8 +13,8 @@ from ombuds.domain.time_zones import known_zones
 from ombuds.services import accounts, users, web_sessions
 from ombuds.services import clock as clock_service
 from ombuds.web import policy_page
-from ombuds.web.i18n import LANGUAGES
 from ombuds.web.pages import LANG_COOKIE, PageDep, csrf_protect
+from ombuds.wording.i18n import LANGUAGES
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 HOMES = {"buyer": "/orders", "seller": "/inbox", "arbitrator": "/arbitration"}

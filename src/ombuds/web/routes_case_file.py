@@ -7,12 +7,11 @@ import asyncio
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from ombuds.api.routes_case_file import pdf_response
-from ombuds.api.schemas import PathId
+from ombuds.adapters.http_files import pdf_response
 from ombuds.domain.errors import NotFound
 from ombuds.services import case_file
-from ombuds.web.case_pdf import render
-from ombuds.web.pages import PageDep
+from ombuds.services.case_pdf import render
+from ombuds.web.pages import PageDep, PathId
 
 router = APIRouter(include_in_schema=False)
 

@@ -9,9 +9,10 @@ from fastapi import APIRouter
 
 from ombuds.domain.errors import DomainError
 from ombuds.services.dashboard import dashboard
-from ombuds.web import charts, labels
-from ombuds.web.i18n import N_
+from ombuds.web import charts
 from ombuds.web.pages import PageDep
+from ombuds.wording import labels
+from ombuds.wording.i18n import N_
 
 router = APIRouter(include_in_schema=False)
 WINDOWS = (7, 30, 90)

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter, Depends
 
-from ombuds.api.schemas import PathId
 from ombuds.domain import commands as c
 from ombuds.domain.disputes import Reason, Resolution
 from ombuds.domain.errors import DomainError
@@ -20,7 +19,7 @@ from ombuds.domain.policy import PostagePayer
 from ombuds.services import disputes
 from ombuds.web import form_files, reads
 from ombuds.web.dispute_parts import check_language, evidence_limits
-from ombuds.web.pages import Page, PageDep, WebExit, csrf_protect
+from ombuds.web.pages import Page, PageDep, PathId, WebExit, csrf_protect
 from ombuds.web.routes_orders import line_chance, load_order
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)

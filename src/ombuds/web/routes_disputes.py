@@ -8,9 +8,7 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Depends
 
-from ombuds.api.schemas import PathId
-from ombuds.api.uploads import evidence_response
-from ombuds.api.views import dispute_view
+from ombuds.adapters.http_files import evidence_response
 from ombuds.domain import commands as c
 from ombuds.domain.disputes import Dispute, Resolution, ReturnCondition
 from ombuds.domain.errors import DomainError, NotFound
@@ -28,11 +26,13 @@ from ombuds.services import (
     tracking,
 )
 from ombuds.services.arbitration import queue as arbitration_queue
-from ombuds.web import reads, words
+from ombuds.services.views import dispute_view
+from ombuds.web import reads
 from ombuds.web.dispute_parts import attach, check_language, evidence_limits
-from ombuds.web.pages import Page, PageDep, WebExit, csrf_protect
+from ombuds.web.pages import Page, PageDep, PathId, WebExit, csrf_protect
 from ombuds.web.progress import STATUS as progress_status
 from ombuds.web.progress import progress
+from ombuds.wording import words
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 TEXT_ACTIONS = {Action.reject, Action.argue, Action.agree_verdict, Action.disagree_verdict}

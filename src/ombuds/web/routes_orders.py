@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from ombuds.api.schemas import PathId
-from ombuds.api.views import order_view
 from ombuds.domain.errors import DomainError, NotFound
 from ombuds.domain.orders import Order, OrderState
 from ombuds.services import chargebacks, conversations, orders, protection_requests, queries, sellers, tracking
+from ombuds.services.views import order_view
 from ombuds.web import reads
 from ombuds.web.order_timeline import timeline
-from ombuds.web.pages import Page, PageDep, WebExit, csrf_protect
+from ombuds.web.pages import Page, PageDep, PathId, WebExit, csrf_protect
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from ombuds.api.schemas import PathId
 from ombuds.domain.errors import DomainError
 from ombuds.services import protection_requests
-from ombuds.web.pages import Page, PageDep, csrf_protect
+from ombuds.web.pages import Page, PageDep, PathId, csrf_protect
 from ombuds.web.routes_orders import order_action
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)

@@ -13,8 +13,8 @@ from fastapi.responses import HTMLResponse
 
 from ombuds.services import sign_in_links
 from ombuds.services.sign_in_links import LinkLookup, LinkState
-from ombuds.web.i18n import formatter, from_accept_language, pick_language
 from ombuds.web.pages import LANG_COOKIE, Page, PageDep, csrf_protect
+from ombuds.wording.i18n import formatter, from_accept_language, pick_language
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 STATUS = {LinkState.used: 410, LinkState.expired: 410, LinkState.unknown: 404}

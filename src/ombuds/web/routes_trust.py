@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from ombuds.api.schemas import PathId
 from ombuds.domain.errors import DomainError, NotFound
 from ombuds.services import complaints, orders, sellers
-from ombuds.web.pages import Page, PageDep, WebExit, csrf_protect
+from ombuds.web.pages import Page, PageDep, PathId, WebExit, csrf_protect
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 

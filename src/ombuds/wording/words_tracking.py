@@ -1,6 +1,6 @@
 """R40: the words for a parcel's checkpoints, on the pages and in the case file."""
 
-from ombuds.web.i18n import N_
+from ombuds.wording.i18n import N_
 
 STATUSES = {
     "in_transit": N_("In transit"),

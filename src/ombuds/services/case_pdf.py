@@ -2,16 +2,15 @@
 
 Rendered with ReportLab (pure Python from PyPI: no system library, so ``make demo`` and
 ``make test`` need nothing from apt for it). Text is set in DejaVu Sans, vendored in
-``web/fonts`` with its licence, because the PDF base fonts have no Cyrillic. Every label comes
-from the web catalogue (``web/words.py`` and the strings below), so the PDF says what the pages
-say, in English or Russian.
+``wording/fonts`` with its licence, because the PDF base fonts have no Cyrillic. Every label
+comes from the pages' catalogue (``wording/words.py`` and the strings below), so the PDF says
+what the pages say, in English or Russian. The API and the pages both serve it.
 """
 
 from __future__ import annotations
 
 import io
 from functools import lru_cache
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
@@ -23,10 +22,9 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from ombuds.services.case_file import CaseFile
-from ombuds.web import labels, words, words_tracking
-from ombuds.web.i18n import Formatter, formatter
+from ombuds.wording import FONTS, labels, words, words_tracking
+from ombuds.wording.i18n import Formatter, formatter
 
-FONTS = Path(__file__).parent / "fonts"
 REGULAR, BOLD = "DejaVuSans", "DejaVuSans-Bold"
 
 

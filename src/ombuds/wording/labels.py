@@ -6,7 +6,7 @@ Every string is marked with ``N_`` for the catalogues and translated where it is
 
 from __future__ import annotations
 
-from ombuds.web.i18n import N_
+from ombuds.wording.i18n import N_
 
 # R22: what each buyer risk signal counts (codes from ombuds.domain.risk).
 RISK_SIGNALS = {
@@ -26,7 +26,7 @@ TRANSLATED_METHODS = {"bank_transfer", "alipay_balance"}
 
 def payment_method(f, key: str) -> str:
     """A payment method's name in the reader's language (a brand stays as it is)."""
-    from ombuds.web.words import PAYMENT_METHODS
+    from ombuds.wording.words import PAYMENT_METHODS
     name = PAYMENT_METHODS.get(key, key)
     return f.gettext(name) if key in TRANSLATED_METHODS else name
 

@@ -1,10 +1,10 @@
-"""HTTP plumbing for files, shared by the API and the pages: bounded request bodies and
-serving content-addressed evidence."""
+"""HTTP plumbing for files, shared by the API and the pages: bounded request bodies, serving
+content-addressed evidence, and a document to download."""
 
 from __future__ import annotations
 
 from fastapi import Request
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import FileResponse, Response, StreamingResponse
 
 from ombuds.adapters.storage import EvidenceStore
 
@@ -44,3 +44,9 @@ def evidence_response(store: EvidenceStore, sha256: str, media_type: str, name: 
                             content_disposition_type="inline")
     headers["Content-Disposition"] = f'inline; filename="{name}"'
     return StreamingResponse(store.stream(sha256), media_type=media_type, headers=headers)
+
+
+def pdf_response(pdf: bytes, name: str) -> Response:
+    """A PDF to save (the case file, R41), never kept by a cache."""
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})

@@ -7,7 +7,7 @@ the buyer waiting and to the seller who must answer.
 
 from __future__ import annotations
 
-from ombuds.web.i18n import N_, Formatter
+from ombuds.wording.i18n import N_, Formatter
 
 STATES = {
     "awaiting_seller": N_("Waiting for the seller's answer"),
