@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
 
 from ombuds.domain.errors import DomainError
 from ombuds.domain.time_zones import main_zone
 from ombuds.services.context import Caller, Ombuds
+from ombuds.store import user_store
 from ombuds.store.db import write_transaction
-from ombuds.store.tables_web import user_logins as u
+from ombuds.store.user_store import UserLogin
 
 DEMO_PASSWORD = "demo"
 MIN_PASSWORD = 8
@@ -54,21 +54,19 @@ class WebUser:
         return hashlib.sha256((self.password_hash or "").encode()).hexdigest()[:16]
 
 
-def _user(row) -> WebUser:
+def _user(row: UserLogin) -> WebUser:
     return WebUser(row.id, row.name, row.email, row.role, row.country, row.language, row.password_hash,
                    row.time_zone)
 
 
 async def get_user(app: Ombuds, user_id: int) -> WebUser | None:
-    async with app.engine.connect() as conn:
-        row = (await conn.execute(select(u).where(u.c.id == user_id))).first()
+    row = await user_store.login_by_id(app.engine, user_id)
     return _user(row) if row else None
 
 
 async def authenticate(app: Ombuds, email: str, password: str) -> WebUser | None:
     """The user with this e-mail and password, or None (same answer for either mistake)."""
-    async with app.engine.connect() as conn:
-        row = (await conn.execute(select(u).where(u.c.email == email.strip().lower()))).first()
+    row = await user_store.login_by_email(app.engine, email.strip().lower())
     stored = row.password_hash if row is not None and row.password_hash else _DUMMY_HASH
     try:
         _hasher.verify(stored, password)
@@ -87,8 +85,8 @@ async def set_password(app: Ombuds, *, user_id: int, password: str, check_length
                           f"Choose a password of at least {MIN_PASSWORD} characters.", "password")
     digest = _hasher.hash(password)
     async with write_transaction(app.engine) as conn:
-        found = await conn.execute(update(u).where(u.c.id == user_id).values(password_hash=digest))
-    if found.rowcount != 1:
+        found = await user_store.set_password_hash(conn, user_id, digest)
+    if found != 1:
         raise DomainError("unknown_user", f"No user with id {user_id}.", "user_id")
 
 
@@ -97,8 +95,7 @@ async def set_demo_passwords(app: Ombuds, password: str = DEMO_PASSWORD) -> int:
 
     Called by the demo seed, so that the demo's people can also sign in with a password.
     """
-    async with app.engine.connect() as conn:
-        ids = (await conn.execute(select(u.c.id).where(u.c.password_hash.is_(None)))).scalars().all()
+    ids = await user_store.without_password(app.engine)
     for user_id in ids:
         await set_password(app, user_id=user_id, password=password, check_length=False)
     return len(ids)
@@ -106,6 +103,4 @@ async def set_demo_passwords(app: Ombuds, password: str = DEMO_PASSWORD) -> int:
 
 async def demo_people(app: Ombuds, limit: int = 12) -> list[WebUser]:
     """Whom the demo's "sign in as…" list offers (only shown with the manual clock)."""
-    async with app.engine.connect() as conn:
-        rows = (await conn.execute(select(u).order_by(u.c.id).limit(limit))).all()
-    return [_user(r) for r in rows]
+    return [_user(r) for r in await user_store.first_logins(app.engine, limit)]

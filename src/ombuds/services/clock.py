@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+from ombuds.adapters.clock import ManualClock
 from ombuds.domain.errors import DomainError
 from ombuds.services.context import Ombuds
 from ombuds.services.sweeper import sweep
@@ -27,7 +28,7 @@ def parse_duration(text: str) -> timedelta:
 
 
 async def advance(app: Ombuds, delta: timedelta) -> tuple[datetime, int]:
-    if not app.clock.manual:
+    if not isinstance(app.clock, ManualClock):  # the one clock with ``manual`` set
         raise DomainError("clock_not_manual", "Only a manual clock can be advanced.", None)
     if delta < timedelta(0):
         raise DomainError("invalid_duration", "Time only moves forward.", "duration")

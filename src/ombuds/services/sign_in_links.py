@@ -15,16 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from ombuds.domain.errors import DomainError, Forbidden, NotFound
 from ombuds.domain.sign_in import landing_page as checked_landing_page
 from ombuds.services.accounts import WebUser, get_user
 from ombuds.services.context import Caller, Ombuds
+from ombuds.store import session_store, user_store
 from ombuds.store.db import write_transaction
-from ombuds.store.tables import users
-from ombuds.store.tables_sign_in import sign_in_links as links
+from ombuds.store.session_store import LinkRow
 
 PREFIX = "sil_"
 HOMES = {"buyer": "/orders", "seller": "/inbox"}
@@ -58,25 +55,15 @@ def new_secret() -> str:
     return PREFIX + secrets.token_urlsafe(32)
 
 
+# The mail writes the links it puts in its messages in its own transaction (R43).
+record_links = session_store.add_links
+
+
 def link_row(secret: str, *, user_id: int, landing_page: str, now: datetime, lifetime: timedelta,
              issued_for: str) -> dict:
     """The row that makes ``secret`` a link (its hash, never the secret itself)."""
     return {"user_id": user_id, "token_hash": _hash(secret), "landing_page": landing_page,
             "issued_for": issued_for, "created_at": now, "expires_at": now + lifetime}
-
-
-async def issue_in(conn: AsyncConnection, *, user_id: int, landing_page: str, now: datetime,
-                   lifetime: timedelta, issued_for: str) -> str:
-    """Write a link in the caller's transaction; returns its secret (never stored)."""
-    secret = new_secret()
-    await conn.execute(insert(links).values(**link_row(secret, user_id=user_id, landing_page=landing_page,
-                                                       now=now, lifetime=lifetime, issued_for=issued_for)))
-    return secret
-
-
-async def record_links(conn: AsyncConnection, rows: list[dict]) -> None:
-    if rows:
-        await conn.execute(insert(links), rows)
 
 
 async def issue(app: Ombuds, *, caller: Caller, user_id: int, landing_page: str | None,
@@ -87,7 +74,7 @@ async def issue(app: Ombuds, *, caller: Caller, user_id: int, landing_page: str 
     now = await app.now()
     lifetime = timedelta(minutes=app.policy.sign_in_link_minutes)
     async with write_transaction(app.engine) as conn:
-        role = (await conn.execute(select(users.c.role).where(users.c.id == user_id))).scalar()
+        role = await user_store.role_in(conn, user_id)
         if role is None:
             raise NotFound("user", "user_id")
         if role not in HOMES:
@@ -95,8 +82,9 @@ async def issue(app: Ombuds, *, caller: Caller, user_id: int, landing_page: str 
                               "Staff sign in with their password; sign-in links are for buyers and "
                               "sellers.", "user_id")
         page = checked_landing_page(landing_page, HOMES[role])
-        secret = await issue_in(conn, user_id=user_id, landing_page=page, now=now, lifetime=lifetime,
-                                issued_for=MARKETPLACE)
+        secret = new_secret()
+        await session_store.add_link(conn, link_row(secret, user_id=user_id, landing_page=page, now=now,
+                                                    lifetime=lifetime, issued_for=MARKETPLACE))
     return {"user_id": user_id, "url": link_url(public_url, secret), "landing_page": page,
             "expires_at": (now + lifetime).isoformat(), "single_use": True}
 
@@ -119,17 +107,14 @@ async def spend(app: Ombuds, secret: str) -> LinkLookup:
         return LinkLookup(LinkState.unknown)
     now = await app.now()
     async with write_transaction(app.engine) as conn:
-        won = (await conn.execute(
-            update(links).where(links.c.token_hash == _hash(secret), links.c.used_at.is_(None),
-                                links.c.expires_at > now)
-            .values(used_at=now).returning(links.c.user_id, links.c.landing_page))).first()
+        won = await session_store.spend_link(conn, _hash(secret), now)
     if won is None:
         return await look_up(app, secret)
-    return LinkLookup(LinkState.valid, await get_user(app, won.user_id), won.landing_page)
+    user_id, landing_page = won
+    return LinkLookup(LinkState.valid, await get_user(app, user_id), landing_page)
 
 
-async def _row(app: Ombuds, secret: str):
+async def _row(app: Ombuds, secret: str) -> LinkRow | None:
     if not secret.startswith(PREFIX) or len(secret) > 100:
         return None
-    async with app.engine.connect() as conn:
-        return (await conn.execute(select(links).where(links.c.token_hash == _hash(secret)))).first()
+    return await session_store.link_by_hash(app.engine, _hash(secret))

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
+from typing import Any
 
 from ombuds.domain.errors import Conflict, DomainError
 from ombuds.domain.time_zones import is_zone, main_zone
 from ombuds.services.context import Caller, Ombuds
-from ombuds.store.tables import users
+from ombuds.store import user_store
 
 ROLES = ("buyer", "seller", "arbitrator")
 LANGUAGES = ("en", "ru")
@@ -55,15 +53,15 @@ async def create_user(app: Ombuds, *, name: str, email: str, role: str, country:
     chosen = check_time_zone(time_zone)
     token = token or new_token()
     now = await app.now()
-    row = {"name": name.strip(), "email": email.strip().lower(), "role": role,
+    row: dict[str, Any] = {"name": name.strip(), "email": email.strip().lower(), "role": role,
            "country": country.upper(), "language": language, "token_hash": token_hash(token),
            "created_at": now, "time_zone": chosen,
            **({"payout_account": payout_account} if payout_account else {})}
     async with app.uow() as uow:
-        try:
-            row["id"] = (await uow.conn.execute(insert(users).values(**row).returning(users.c.id))).scalar_one()
-        except IntegrityError:
-            raise Conflict("email_taken", "A user with this e-mail already exists.", "email") from None
+        user_id = await user_store.add_user(uow.conn, row)
+        if user_id is None:
+            raise Conflict("email_taken", "A user with this e-mail already exists.", "email")
+        row["id"] = user_id
         await uow.commit()
     row.pop("token_hash")
     row["time_zone"] = chosen or main_zone(row["country"])
@@ -74,9 +72,7 @@ async def set_time_zone(app: Ombuds, *, user_id: int, time_zone: str | None) -> 
     """R33: the user's own zone (None: back to their country's main zone); returns the zone in force."""
     chosen = check_time_zone(time_zone)
     async with app.uow() as uow:
-        found = await uow.conn.execute(update(users).where(users.c.id == user_id).values(time_zone=chosen)
-                                       .returning(users.c.country))
-        country = found.scalar()
+        country = await user_store.set_time_zone(uow.conn, user_id, chosen)
         if country is None:
             raise DomainError("unknown_user", f"No user with id {user_id}.", "user_id")
         await uow.commit()
@@ -91,18 +87,16 @@ async def caller_for_token(app: Ombuds, token: str) -> Caller | None:
     caller = app.known_tokens.get(digest)
     if caller is not None:
         return caller
-    async with app.engine.connect() as conn:
-        row = (await conn.execute(select(users.c.id, users.c.role)
-                                  .where(users.c.token_hash == digest))).first()
-    if row is None:
+    found = await user_store.role_of_token(app.engine, digest)
+    if found is None:
         return None
     if len(app.known_tokens) >= KNOWN_TOKENS_MAX:
         app.known_tokens.clear()
-    caller = app.known_tokens[digest] = Caller(row.role, row.id)
+    user_id, role = found
+    caller = app.known_tokens[digest] = Caller(role, user_id)
     return caller
 
 
 async def caller_for_user(app: Ombuds, user_id: int) -> Caller | None:
-    async with app.engine.connect() as conn:
-        row = (await conn.execute(select(users.c.id, users.c.role).where(users.c.id == user_id))).first()
-    return None if row is None else Caller(row.role, row.id)
+    found = await user_store.role_of_user(app.engine, user_id)
+    return None if found is None else Caller(found[1], found[0])
