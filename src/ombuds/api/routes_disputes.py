@@ -67,13 +67,15 @@ async def get_timeline(dispute_id: PathId, caller: CallerDep, app: AppDep) -> di
 
 
 @router.post("/disputes/{dispute_id}/amend")
-async def amend(dispute_id: PathId, body: schemas.ProposalBody, caller: CallerDep, app: AppDep, version: IfMatch) -> dict:
+async def amend(dispute_id: PathId, body: schemas.ProposalBody,
+                caller: CallerDep, app: AppDep, version: IfMatch) -> dict:
     """The buyer changes what she asks for, while the seller has not answered."""
     return await _act(app, caller, dispute_id, Action.amend, c.Propose(**body.model_dump()), expected_version=version)
 
 
 @router.post("/disputes/{dispute_id}/proposals")
-async def propose(dispute_id: PathId, body: schemas.ProposalBody, caller: CallerDep, app: AppDep, version: IfMatch) -> dict:
+async def propose(dispute_id: PathId, body: schemas.ProposalBody,
+                  caller: CallerDep, app: AppDep, version: IfMatch) -> dict:
     """R13: a new proposal (resolution, amount, message)."""
     return await _act(app, caller, dispute_id, Action.propose, c.Propose(**body.model_dump()), expected_version=version)
 
@@ -88,7 +90,8 @@ async def accept(dispute_id: PathId, body: schemas.AcceptBody, caller: CallerDep
 
 
 @router.post("/disputes/{dispute_id}/reject")
-async def reject(dispute_id: PathId, body: schemas.MessageBody, caller: CallerDep, app: AppDep, version: IfMatch) -> dict:
+async def reject(dispute_id: PathId, body: schemas.MessageBody,
+                 caller: CallerDep, app: AppDep, version: IfMatch) -> dict:
     return await _act(app, caller, dispute_id, Action.reject, c.Say(body.message), expected_version=version)
 
 
@@ -105,13 +108,15 @@ async def escalate(dispute_id: PathId, caller: CallerDep, app: AppDep, version: 
 
 
 @router.post("/disputes/{dispute_id}/arguments")
-async def argue(dispute_id: PathId, body: schemas.MessageBody, caller: CallerDep, app: AppDep, version: IfMatch) -> dict:
+async def argue(dispute_id: PathId, body: schemas.MessageBody,
+                caller: CallerDep, app: AppDep, version: IfMatch) -> dict:
     """R15: an argument for the arbitrator."""
     return await _act(app, caller, dispute_id, Action.argue, c.Say(body.message), expected_version=version)
 
 
 @router.post("/disputes/{dispute_id}/verdict")
-async def verdict(dispute_id: PathId, body: schemas.VerdictBody, caller: CallerDep, app: AppDep, version: IfMatch) -> dict:
+async def verdict(dispute_id: PathId, body: schemas.VerdictBody,
+                  caller: CallerDep, app: AppDep, version: IfMatch) -> dict:
     """R15: the arbitrator decides (refund full / partial / none, return or not)."""
     if not caller.is_staff:
         raise Forbidden("arbitrators_only", "Only the platform's arbitrators issue verdicts.")
@@ -127,9 +132,11 @@ async def reply_to_verdict(dispute_id: PathId, body: schemas.VerdictReplyBody, c
 
 
 @router.post("/disputes/{dispute_id}/return-shipment")
-async def ship_return(dispute_id: PathId, body: schemas.Shipment, caller: CallerDep, app: AppDep, version: IfMatch) -> dict:
+async def ship_return(dispute_id: PathId, body: schemas.Shipment,
+                      caller: CallerDep, app: AppDep, version: IfMatch) -> dict:
     """R18: the buyer enters the return's tracking before the deadline."""
-    return await _act(app, caller, dispute_id, Action.ship_return, c.Ship(**body.model_dump()), expected_version=version)
+    return await _act(app, caller, dispute_id, Action.ship_return, c.Ship(**body.model_dump()),
+                      expected_version=version)
 
 
 @router.post("/disputes/{dispute_id}/return-delivered")
@@ -142,7 +149,8 @@ async def return_delivered(dispute_id: PathId, caller: CallerDep, app: AppDep, v
 async def return_received(dispute_id: PathId, body: schemas.ReturnReceived, caller: CallerDep,
                           app: AppDep, version: IfMatch) -> dict:
     """R29: the seller confirms the return and its condition."""
-    return await _act(app, caller, dispute_id, Action.confirm_return, c.ConfirmReturn(**body.model_dump()), expected_version=version)
+    return await _act(app, caller, dispute_id, Action.confirm_return, c.ConfirmReturn(**body.model_dump()),
+                      expected_version=version)
 
 
 @router.post("/disputes/{dispute_id}/reship")

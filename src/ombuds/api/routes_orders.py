@@ -73,7 +73,7 @@ async def create_order(body: schemas.NewOrder, caller: CallerDep, app: AppDep) -
     order = await orders.create_order(
         app, caller=caller, buyer_id=body.buyer_id, seller_id=body.seller_id, currency=body.currency,
         payment_method=body.payment_method, external_ref=body.external_ref, payment_ref=body.payment_ref,
-        lines=[orders.NewLine(l.title, l.unit_price, l.quantity) for l in body.lines])
+        lines=[orders.NewLine(ln.title, ln.unit_price, ln.quantity) for ln in body.lines])
     return order_view(order, await app.now(), {})
 
 

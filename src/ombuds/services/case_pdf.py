@@ -252,7 +252,8 @@ def _messages(case: CaseFile, f: Formatter) -> list:
     o = case.order
     rows = [[f.gettext("When"), f.gettext("Who"), f.gettext("Message")]]
     for m in case.messages:
-        role = "buyer" if m["author_id"] == o.buyer_id else "seller" if m["author_id"] == o.seller_id else m["author_role"]
+        role = ("buyer" if m["author_id"] == o.buyer_id else "seller" if m["author_id"] == o.seller_id
+                else m["author_role"])
         rows.append([f.datetime(m["created_at"]), _who(case, f, role, m["author_id"]), m["body"]])
     return [_p(f.gettext("Messages"), "h2"), _table(rows, [3.3, 4, 10.5])]
 

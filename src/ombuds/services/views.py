@@ -40,9 +40,9 @@ def order_view(o: Order, now: datetime, disputed_lines: dict[int, int] | None = 
         "closed_at": _iso(o.closed_at), "cancelled_at": _iso(o.cancelled_at),
         "deadline": {"name": name, "at": _iso(at)} if name else None,
         "replacement_for_line_id": o.replacement_for_line_id,
-        "lines": [{"id": l.id, "position": l.position, "title": l.title, "unit_price": l.unit_price,
-                   "quantity": l.quantity, "total": l.total,
-                   "dispute_id": (disputed_lines or {}).get(l.id)} for l in o.lines],
+        "lines": [{"id": ln.id, "position": ln.position, "title": ln.title, "unit_price": ln.unit_price,
+                   "quantity": ln.quantity, "total": ln.total,
+                   "dispute_id": (disputed_lines or {}).get(ln.id)} for ln in o.lines],
         "version": o.version,
     }
 

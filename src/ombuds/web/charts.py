@@ -49,7 +49,8 @@ def columns(title: str, labels: list[str], series: list[Series], *, width: int =
             v = s.values[i]
             h = plot_h * v / peak
             body.append(f'<rect x="{x0 + k * bar:.1f}" y="{top + plot_h - h:.1f}" width="{bar - 1:.1f}" '
-                        f'height="{h:.1f}" fill="{s.colour}"><title>{escape(f"{label}: {s.label} {v:g}")}</title></rect>')
+                        f'height="{h:.1f}" fill="{s.colour}">'
+                        f'<title>{escape(f"{label}: {s.label} {v:g}")}</title></rect>')
         if i % every == 0:
             body.append(_text(left + i * group + group / 2, top + plot_h + 12, label, size=9, anchor="end",
                               rotate=True))
@@ -110,7 +111,8 @@ def shares(title: str, parts: list[tuple[str, float]], *, width: int = 720) -> M
     for i, (label, value) in enumerate(parts):
         share = f" ({value / total:.0%})" if total else ""
         text = f"{label}: {value:g}{share}"
-        body.append(f'<rect x="{lx}" y="{top + bar_h + 14}" width="10" height="10" fill="{PALETTE[i % len(PALETTE)]}"/>')
+        body.append(f'<rect x="{lx}" y="{top + bar_h + 14}" width="10" height="10" '
+                    f'fill="{PALETTE[i % len(PALETTE)]}"/>')
         body.append(_text(lx + 14, top + bar_h + 23, text, size=10))
         lx += 24 + int(6.2 * len(text))
     return _svg(max(width, lx), height, title, body)

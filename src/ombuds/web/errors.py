@@ -14,8 +14,10 @@ from ombuds.wording.i18n import N_
 NOT_PAGES = (*SKIP_PREFIXES, "/assets/")
 
 TITLES = {
-    404: (N_("Not found"), N_("There is nothing here — or it is not yours to see. Check the address, or start again from your own pages.")),
-    405: (N_("Not possible here"), N_("This address does not take that kind of request. Start again from your own pages.")),
+    404: (N_("Not found"), N_("There is nothing here — or it is not yours to see. Check the address, or start "
+                              "again from your own pages.")),
+    405: (N_("Not possible here"), N_("This address does not take that kind of request. Start again from your "
+                                      "own pages.")),
 }
 OTHER = (N_("Something went wrong"), N_("The page could not be shown. Start again from your own pages."))
 

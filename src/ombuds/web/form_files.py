@@ -86,7 +86,7 @@ async def stage_files(order_id: PathId, line_id: PathId, page: PageDep):
     """JavaScript sends each chosen file here at once; the answer is the list of waiting files."""
     page.require("buyer")
     o = await load_order(page, order_id)
-    line = next((l for l in o.lines if l.id == line_id), None)
+    line = next((ln for ln in o.lines if ln.id == line_id), None)
     if o.buyer_id != page.user.id or line is None:
         return page.not_found()
     reason = page.field("reason") or "other"

@@ -37,7 +37,8 @@ FILE_OVERHEAD = 64 * 1024  # multipart boundaries and fields around a file
 env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                   extensions=["jinja2.ext.i18n"], trim_blocks=True,
                   lstrip_blocks=True, auto_reload=False)
-env.globals.update(main_zone=main_zone, words=words, words_tracking=words_tracking, labels=labels, LANGUAGE_NAMES=LANGUAGE_NAMES, version=__version__, CSRF_FIELD=CSRF_FIELD)
+env.globals.update(main_zone=main_zone, words=words, words_tracking=words_tracking, labels=labels,
+                   LANGUAGE_NAMES=LANGUAGE_NAMES, version=__version__, CSRF_FIELD=CSRF_FIELD)
 
 
 def people_s_own(value) -> Markup:

@@ -58,31 +58,39 @@ def sections(f: Formatter, p: Policy) -> list[dict]:
                       hours=f.hours(p.reminder_lead_hours))),
         ]},
         {"title": _("Evidence"), "rules": [
-            ("R10", _("Photos and PDF up to %(photo)s, videos up to %(video)s, at most %(count)s files from each side; files cannot be changed or deleted.",
+            ("R10", _("Photos and PDF up to %(photo)s, videos up to %(video)s, at most %(count)s files from each "
+                      "side; files cannot be changed or deleted.",
                       photo=f.size(p.evidence_photo_max_bytes), video=f.size(p.evidence_video_max_bytes),
                       count=p.evidence_max_files_per_side)),
             *guidance,
         ]},
         {"title": _("Returns"), "rules": [
-            ("R18", _("The buyer ships a return within %(days)s, with a tracking number.", days=days(p.return_ship_days))),
-            ("R18", _("The seller confirms it within %(after_delivery)s of its delivery (%(after_shipping)s of its shipping at the latest); otherwise the refund is paid.",
+            ("R18", _("The buyer ships a return within %(days)s, with a tracking number.",
+                      days=days(p.return_ship_days))),
+            ("R18", _("The seller confirms it within %(after_delivery)s of its delivery (%(after_shipping)s of its "
+                      "shipping at the latest); otherwise the refund is paid.",
                       after_delivery=days(p.return_confirm_after_delivery_days),
                       after_shipping=days(p.return_confirm_after_shipping_days))),
             ("R30", yes_no(p.return_postage_payer is PostagePayer.buyer, N_("The buyer pays return postage."),
-                           N_("Return postage is paid by whoever is at fault: the seller for a wrong, damaged or not-as-described item."))),
+                           N_("Return postage is paid by whoever is at fault: the seller for a wrong, damaged or "
+                              "not-as-described item."))),
             ("R11", _("Return postage, at least: %(estimates)s.", estimates="; ".join(estimates)) if estimates
              else _("No return postage estimates are set.")),
         ]},
         {"title": _("Refunds"), "rules": [
-            ("R20", _("A refund lands within its payment method's window, in business days of the buyer's country: %(windows)s.",
+            ("R20", _("A refund lands within its payment method's window, in business days of the buyer's country: "
+                      "%(windows)s.",
                       windows="; ".join(windows))),
-            ("R31", yes_no(p.in_platform_balance_offered, N_("A buyer may take a refund to her balance on the platform instead; it lands at once."),
+            ("R31", yes_no(p.in_platform_balance_offered, N_("A buyer may take a refund to her balance on the "
+                                                             "platform instead; it lands at once."),
                            N_("Refunds always go back to the way the buyer paid."))),
-            ("§4", _("The platform's commission is %(percent)s of a sale; it is given back to the seller on a refunded amount.",
+            ("§4", _("The platform's commission is %(percent)s of a sale; it is given back to the seller on a "
+                     "refunded amount.",
                      percent=f.percent(p.commission_bps / 10_000))),
         ]},
         {"title": _("Sellers' ratings and complaints"), "rules": [
-            ("R21", _("Ratings count the last %(days)s; a seller who loses more than %(percent)s of their orders' disputes is flagged for the platform.",
+            ("R21", _("Ratings count the last %(days)s; a seller who loses more than %(percent)s of their orders' "
+                      "disputes is flagged for the platform.",
                       days=days(p.rating_window_days), percent=f.percent(p.seller_flag_lost_ratio))),
             ("R24", _("The platform answers a complaint within %(days)s.", days=days(p.complaint_answer_days))),
         ]},

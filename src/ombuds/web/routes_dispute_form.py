@@ -94,7 +94,7 @@ async def _load(page: Page, order_id: int, line_id: int):
     o = await load_order(page, order_id)
     if o.buyer_id != page.user.id:
         raise WebExit(page.not_found())
-    line = next((l for l in o.lines if l.id == line_id), None)
+    line = next((ln for ln in o.lines if ln.id == line_id), None)
     if line is None:
         raise WebExit(page.not_found())
     seller = (await reads.people(page.app, [o.seller_id]))[o.seller_id]

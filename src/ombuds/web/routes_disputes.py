@@ -112,7 +112,8 @@ async def show_dispute(page: Page, d: Dispute, *, status: int = 200, drafts: dic
         notes = await conversations.notes_of(page.app, caller=page.caller, dispute_id=d.id)
         risk = await buyer_risk.buyer_risk(page.app, caller=page.caller, buyer_id=d.buyer_id)
         rating = await sellers.seller_rating(page.app, caller=page.caller, seller_id=d.seller_id)
-        context.update(notes=notes, risk=risk, rating=rating, buyer_history=await reads.buyer_history(page.app, d.buyer_id),
+        context.update(notes=notes, risk=risk, rating=rating,
+                       buyer_history=await reads.buyer_history(page.app, d.buyer_id),
                        seller_history=await reads.seller_history(page.app, d.seller_id),
                        target=(d.escalated_at + page.app.policy.days("arbitration_review_target_days")
                                if d.escalated_at else None),

@@ -120,7 +120,7 @@ async def order_page(order_id: PathId, page: PageDep):
     return page.render("order.html", o=o, lines=lines, names=names, refunds=refunds, messages=messages,
                        protection=protection(page, o), extension_room=room, asked=asked,
                        last_request=requests[-1] if requests else None, timeline=timeline(page, o, requests),
-                       complain=any(l["chance"].get("complain") for l in lines),
+                       complain=any(ln["chance"].get("complain") for ln in lines),
                        is_buyer=user.id == o.buyer_id, is_seller=user.id == o.seller_id,
                        message_error=None, rating=rating, typed=await _restored(page, o),
                        tracks=await tracking.tracks(page.app, order_id=o.id),

@@ -124,17 +124,24 @@ ACTIONS = {
 
 # Deadlines (R27), worded for each reader: {date} and {left} are filled in.
 DEADLINES = {
-    ("respond_by", "buyer"): N_("The seller has until %(date)s to answer (%(left)s left). If the seller stays silent, you get what you asked for."),
-    ("respond_by", "seller"): N_("Answer by %(date)s (%(left)s left). Without an answer the buyer is refunded automatically."),
+    ("respond_by", "buyer"): N_("The seller has until %(date)s to answer (%(left)s left). If the seller stays silent, "
+                                "you get what you asked for."),
+    ("respond_by", "seller"): N_("Answer by %(date)s (%(left)s left). Without an answer the buyer is refunded "
+                                 "automatically."),
     ("respond_by", None): N_("The seller must answer by %(date)s (%(left)s left)."),
-    ("negotiate_by", None): N_("Negotiation ends %(date)s (%(left)s left). Without agreement the platform's arbitrators decide."),
+    ("negotiate_by", None): N_("Negotiation ends %(date)s (%(left)s left). Without agreement the platform's "
+                               "arbitrators decide."),
     ("review_target", None): N_("The arbitrators aim to decide by %(date)s (%(left)s left)."),
     ("review_limit", None): N_("The arbitrators must decide by %(date)s (%(left)s left)."),
-    ("reply_by", None): N_("Reply to the verdict by %(date)s (%(left)s left). Without a reply the verdict becomes final."),
-    ("ship_return_by", "buyer"): N_("Ship the item back and enter its tracking number by %(date)s (%(left)s left), or the dispute closes without a refund."),
+    ("reply_by", None): N_("Reply to the verdict by %(date)s (%(left)s left). Without a reply the verdict becomes "
+                           "final."),
+    ("ship_return_by", "buyer"): N_("Ship the item back and enter its tracking number by %(date)s (%(left)s left), or "
+                                    "the dispute closes without a refund."),
     ("ship_return_by", None): N_("The buyer must ship the return by %(date)s (%(left)s left)."),
-    ("confirm_return_by", "seller"): N_("Confirm the return by %(date)s (%(left)s left), or the refund is paid automatically."),
-    ("confirm_return_by", None): N_("The seller must confirm the return by %(date)s (%(left)s left); then the refund is paid."),
+    ("confirm_return_by", "seller"): N_("Confirm the return by %(date)s (%(left)s left), or the refund is paid "
+                                        "automatically."),
+    ("confirm_return_by", None): N_("The seller must confirm the return by %(date)s (%(left)s left); then the refund "
+                                    "is paid."),
 }
 
 DEADLINE_SHORT = {
@@ -146,13 +153,20 @@ DEADLINE_SHORT = {
 
 # Error codes whose English message the services write, worded for the pages.
 ERRORS = {
-    "line_already_disputed": N_("This order line already had a dispute. A line can have only one dispute, ever — even after it was closed or withdrawn. You can still complain to the platform about the seller."),
-    "dispute_window_closed": N_("The time to open a dispute on this order ended on %(passed_at)s. You can still complain to the platform about the seller."),
-    "delivery_time_not_over": N_("The parcel is still within its promised delivery time. A 'not received' dispute can be opened from %(opens_at)s."),
+    "line_already_disputed": N_("This order line already had a dispute. A line can have only one dispute, ever — even "
+                                "after it was closed or withdrawn. You can still complain to the platform about the "
+                                "seller."),
+    "dispute_window_closed": N_("The time to open a dispute on this order ended on %(passed_at)s. You can still "
+                                "complain to the platform about the seller."),
+    "delivery_time_not_over": N_("The parcel is still within its promised delivery time. A 'not received' dispute can "
+                                 "be opened from %(opens_at)s."),
     "order_not_shipped": N_("This order has not shipped yet: cancel it instead of opening a dispute."),
-    "reason_contradicts_received": N_("Choose 'Parcel not received' as the reason exactly when the parcel did not arrive."),
-    "return_impossible_not_received": N_("The parcel was not received, so nothing can be returned: a full refund without return is offered instead."),
-    "amount_out_of_range": N_("The amount must be more than nothing and at most %(max)s, what was paid for the units in dispute."),
+    "reason_contradicts_received": N_("Choose 'Parcel not received' as the reason exactly when the parcel did not "
+                                      "arrive."),
+    "return_impossible_not_received": N_("The parcel was not received, so nothing can be returned: a full refund "
+                                         "without return is offered instead."),
+    "amount_out_of_range": N_("The amount must be more than nothing and at most %(max)s, what was paid for the units "
+                              "in dispute."),
     "invalid_quantity": N_("Choose how many units are in dispute."),
     "description_required": N_("Describe what went wrong."),
     "message_required": N_("Say why, in a few words."),
