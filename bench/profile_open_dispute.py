@@ -31,7 +31,7 @@ STEPS = {
     "get_caller (token → user)": r"\bget_caller \(",
     "request body → pydantic NewDispute": r"request_body_to_args|_validate_body|body_field|solve_dependencies",
     "open_dispute service (one unit of work)": r"\b_?open_dispute \(.*services/disputes\.py",
-    "  ManualClock.now (a query per call)": r"\bnow \(.*adapters/clock\.py",
+    "  ManualClock.now (a query per call)": r"\bnow \(.*store/clock_store\.py",
     "  engine.open_dispute (domain rules)": r"\bopen_dispute \(.*domain/engine\.py",
     "  Repository calls": r"store/repository\.py",
     "  UnitOfWork enter/exit/commit": r"store/uow\.py",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
-from ombuds.adapters.clock import ManualClock
+from ombuds.store.clock_store import ManualClock
 from ombuds.store.db import make_engine
 from tests.conftest import T0
 

@@ -12,10 +12,10 @@ import asyncio
 
 from sqlalchemy import select
 
-from ombuds.adapters.clock import ManualClock
 from ombuds.adapters.payments import SimulatedProvider
 from ombuds.domain.policy import Policy
 from ombuds.services.context import Ombuds
+from ombuds.store.clock_store import ManualClock
 from ombuds.store.db import make_engine, write_transaction
 from ombuds.store.tables import clock, orders
 from tests.conftest import T0

@@ -1,31 +1,25 @@
 """Where time comes from. No other module calls ``datetime.now()``.
 
 The wall clock is for production. The manual clock (demo and tests) keeps its time in
-the database, so the server, the worker and ``ombuds clock advance`` agree on it. It is read
-at most once per request, and through the connection of the unit of work that is open, if
-one is (``store.db.held_connection``): reading it costs one statement in that transaction,
-never a second connection — which on SQLite, whose pool has one, would wait for ever.
+the database, so it lives with the rest of the persistence: ``store/clock_store.py``.
 """
 
 from __future__ import annotations
 
-from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Protocol
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from ombuds.store.db import held_connection, write_transaction
-from ombuds.store.tables import clock
+from ombuds.domain.errors import DomainError
 
 
 class Clock(Protocol):
     manual: bool
 
     async def now(self) -> datetime: ...
+
+    async def set(self, value: datetime) -> None:
+        """Move the clock to ``value``; only a manual clock can (``manual`` says which)."""
+        ...
 
 
 def wall_now() -> datetime:
@@ -38,71 +32,5 @@ class WallClock:
     async def now(self) -> datetime:
         return wall_now()
 
-
-# One request is one instant: a manual clock read once per request (see ``request_instant``).
-_instant: ContextVar[dict | None] = ContextVar("ombuds_request_instant", default=None)
-
-
-class RequestInstant:
-    """ASGI middleware: the manual clock is read at most once per request."""
-
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        token = _instant.set({})
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            _instant.reset(token)
-
-
-class ManualClock:
-    """Stands still until advanced; advancing is done by :func:`ombuds.services.clock.advance`."""
-
-    manual = True
-
-    def __init__(self, engine: AsyncEngine, start: datetime | None = None):
-        self._engine = engine
-        self._start = start
-
-    async def now(self) -> datetime:
-        seen = _instant.get()
-        if seen is not None and "now" in seen:
-            return seen["now"]
-        value = await self._read()
-        if seen is not None:
-            seen["now"] = value
-        return value
-
-    async def _read(self) -> datetime:
-        held = held_connection(self._engine)
-        if held is not None:  # inside a unit of work: one statement in its transaction
-            return await self._read_on(held, commit=False)
-        async with self._engine.connect() as conn:
-            return await self._read_on(conn, commit=True)
-
-    async def _read_on(self, conn, *, commit: bool) -> datetime:
-        value = (await conn.execute(select(clock.c.now).where(clock.c.id == 1))).scalar()
-        if value is None:
-            # The first reads may come at once (a request and the in-process dispatcher):
-            # whoever inserts first sets the time, the others read it.
-            start = (self._start or wall_now()).replace(microsecond=0)
-            insert_ = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-            await conn.execute(insert_(clock).values(id=1, now=start).on_conflict_do_nothing())
-            if commit:
-                await conn.commit()
-            value = (await conn.execute(select(clock.c.now).where(clock.c.id == 1))).scalar_one()
-        return value
-
     async def set(self, value: datetime) -> None:
-        await self._read()  # makes sure the row exists
-        held = held_connection(self._engine)
-        if held is not None:
-            await held.execute(update(clock).where(clock.c.id == 1).values(now=value))
-        else:
-            async with write_transaction(self._engine) as conn:
-                await conn.execute(update(clock).where(clock.c.id == 1).values(now=value))
-        seen = _instant.get()
-        if seen is not None:
-            seen["now"] = value
+        raise DomainError("clock_not_manual", "Only a manual clock can be set.", None)

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from ombuds import __version__, web, worker
 from ombuds.adapters import metrics
-from ombuds.adapters.clock import ManualClock, RequestInstant, WallClock
+from ombuds.adapters.clock import WallClock, wall_now
 from ombuds.adapters.language import get_checker
 from ombuds.adapters.metrics import MetricsMiddleware
 from ombuds.adapters.payments import SimulatedProvider
@@ -36,6 +36,7 @@ from ombuds.api.responses import FastJSONResponse as ORJSONResponse
 from ombuds.api.versions import VersionTags
 from ombuds.services.context import Ombuds
 from ombuds.settings import Settings
+from ombuds.store.clock_store import ManualClock, RequestInstant
 from ombuds.store.db import make_engine
 from ombuds.store.request_transaction import RequestScopedEngine
 
@@ -44,7 +45,7 @@ def build_ombuds(settings: Settings) -> Ombuds:
     # R35: inside a request sent with an Idempotency-Key, every connection is a view of that
     # request's one transaction (store/request_transaction.py); elsewhere the plain engine.
     engine = RequestScopedEngine(make_engine(settings.database_url, pool_size=settings.pool_size))
-    clock = ManualClock(engine, settings.clock_start) if settings.clock == "manual" else WallClock()
+    clock = ManualClock(engine, settings.clock_start, wall=wall_now) if settings.clock == "manual" else WallClock()
     return Ombuds(engine=engine, clock=clock, policy=settings.load_policy(),
                   payments=payment_provider(settings))
 

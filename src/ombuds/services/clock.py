@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from ombuds.adapters.clock import ManualClock
 from ombuds.domain.errors import DomainError
 from ombuds.services.context import Ombuds
 from ombuds.services.sweeper import sweep
+from ombuds.store.clock_store import ManualClock
 
 _UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds", "w": "weeks"}
 
