@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-
-from sqlalchemy import select
+from typing import Any
 
 from ombuds.adapters.storage import EvidenceStore
 from ombuds.domain.orders import Order
@@ -20,7 +19,7 @@ from ombuds.services import conversations, evidence, orders, queries, tracking
 from ombuds.services.context import Caller, Ombuds
 from ombuds.services.disputes import load_visible
 from ombuds.services.views import dispute_view
-from ombuds.store import tables as t
+from ombuds.store.read_models import people as people_of
 
 MAX_THUMBNAILS = 40
 
@@ -29,15 +28,15 @@ MAX_THUMBNAILS = 40
 class CaseFile:
     reader: Caller
     made_at: datetime
-    dispute: dict  # the dispute view (services.views.dispute_view), with its timeline
+    dispute: dict[str, Any]  # the dispute view (services.views.dispute_view), with its timeline
     order: Order
     line_id: int
-    people: dict[int, dict]  # id → name, email, country, role
-    messages: list[dict]
-    evidence: list[dict]
-    tracks: list
-    refunds: list[dict]
-    notes: list[dict] | None  # None: the reader is not staff (R32)
+    people: dict[int, dict[str, Any]]  # id → name, email, country, role
+    messages: list[dict[str, Any]]
+    evidence: list[dict[str, Any]]
+    tracks: list[Any]
+    refunds: list[dict[str, Any]]
+    notes: list[dict[str, Any]] | None  # None: the reader is not staff (R32)
     thumbnails: dict[int, bytes] = field(default_factory=dict)  # evidence id → JPEG
 
 
@@ -49,10 +48,7 @@ async def gather(app: Ombuds, store: EvidenceStore | None, *, caller: Caller, di
     order = await orders.get_order(app, caller=caller, order_id=d.order_id)
     timeline = await queries.timeline(app, d.id)
     view = dispute_view(d, caller, app.policy, now, timeline)
-    async with app.engine.connect() as conn:
-        rows = (await conn.execute(select(t.users.c.id, t.users.c.name, t.users.c.email, t.users.c.country,
-                                          t.users.c.role).where(t.users.c.id.in_([d.buyer_id, d.seller_id])))).all()
-    people = {r.id: r._asdict() for r in rows}
+    people = await people_of(app.engine, [d.buyer_id, d.seller_id])
     messages = await conversations.order_messages_of(app, caller=caller, order_id=d.order_id, after_id=None,
                                                      limit=1000)
     files = (await evidence.list_evidence(app, caller=caller, dispute_id=d.id))["items"]

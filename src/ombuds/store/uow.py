@@ -12,6 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ombuds.store.db import holding
 from ombuds.store.repository import Repository
 
+# What services call a connection they pass to the store, without importing SQLAlchemy.
+Connection = AsyncConnection
+
 
 class UnitOfWorkClosed(RuntimeError):
     """The connection or repository of a unit of work was used outside ``async with``."""
