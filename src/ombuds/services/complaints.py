@@ -8,21 +8,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-
-from sqlalchemy import case, func, select
+from typing import Any
 
 from ombuds.domain import complaints as rules
 from ombuds.domain.complaints import Complaint, ComplaintAction
 from ombuds.domain.disputes import Actor, DisputeState
 from ombuds.domain.errors import Conflict, Forbidden, NotFound
+from ombuds.domain.orders import Order
 from ombuds.domain.penalties import standing
 from ombuds.domain.policy import Policy
 from ombuds.services import money
 from ombuds.services.context import Caller, Ombuds
 from ombuds.services.orders import visible as order_visible
-from ombuds.store import tables as t
+from ombuds.services.queries import timeline_item
 from ombuds.store import trust_repository as repo
-from ombuds.store.tables_trust import complaints, seller_penalties
+from ombuds.store.uow import Connection
 
 
 def actor_for(c: Complaint, caller: Caller) -> Actor:
@@ -49,10 +49,8 @@ async def file_complaint(app: Ombuds, *, caller: Caller, order_id: int, line_id:
         line_disputes = {d.line_id: d.state is not DisputeState.closed
                          for d in await uow.repo.disputes_of_order(order.id)}
         rules.may_complain(order, line_id, line_disputes, now=now, policy=app.policy)
-        if uow.is_postgres:  # one open complaint per order, even when two arrive at once
-            await uow.conn.execute(select(t.orders.c.id).where(t.orders.c.id == order.id).with_for_update())
-        open_one = (await uow.conn.execute(select(complaints.c.id).where(
-            complaints.c.order_id == order.id, complaints.c.state != "closed"))).scalar()
+        await repo.lock_order(uow.conn, order.id)  # one open complaint per order, even when two arrive at once
+        open_one = await repo.open_complaint_of(uow.conn, order.id)
         if open_one is not None:
             raise Conflict("complaint_already_open", "This order already has an open complaint; the "
                            "platform will answer it.", "order_id", complaint_id=open_one)
@@ -66,18 +64,18 @@ async def file_complaint(app: Ombuds, *, caller: Caller, order_id: int, line_id:
 class Extras:
     """What a complaint's view needs besides the complaint: its penalty and timeline."""
 
-    penalty: dict | None
-    timeline: list[dict] | None
+    penalty: dict[str, Any] | None
+    timeline: list[dict[str, Any]] | None
 
 
-async def _prepare(conn, c: Complaint) -> None:
+async def _prepare(conn: Connection, c: Complaint) -> None:
     """Facts the lifecycle's guards read, loaded fresh for the action at hand."""
-    c.has_penalty = (await conn.execute(select(seller_penalties.c.id).where(
-        seller_penalties.c.complaint_id == c.id))).first() is not None
+    c.has_penalty = await repo.has_penalty(conn, c.id)
     c.seller_standing = standing(await repo.latest_standing_record(conn, c.seller_id))
 
 
-async def act(app: Ombuds, *, caller: Caller, complaint_id: int, action: ComplaintAction, cmd=None) -> Complaint:
+async def act(app: Ombuds, *, caller: Caller, complaint_id: int, action: ComplaintAction,
+              cmd: Any = None) -> Complaint:
     now = await app.now()
     async with app.uow() as uow:
         c = await repo.get_complaint(uow.conn, complaint_id, lock=True)
@@ -93,14 +91,15 @@ async def act(app: Ombuds, *, caller: Caller, complaint_id: int, action: Complai
             raise Conflict("deadline_passed", f"The deadline '{fired[-1]}' passed; the complaint is now "
                            f"{c.state.value}.", None, deadline=fired[-1], state=c.state.value)
         await _prepare(uow.conn, c)
-        order = None
+        order: Order | None = None
         if action is ComplaintAction.grant_goodwill:
             order = await uow.repo.get_order(c.order_id, lock=True)
-            refunded = (await uow.conn.execute(select(func.coalesce(func.sum(t.refunds.c.amount), 0))
-                                               .where(t.refunds.c.order_id == order.id))).scalar_one()
-            c.refundable = order.total - int(refunded)
+            if order is None:
+                raise NotFound("order")
+            c.refundable = order.total - await repo.refunded_amount(uow.conn, c.order_id)
         rules.act(c, action, actor, caller.user_id, cmd, now=now, policy=app.policy)
         if c.new_goodwill is not None:
+            assert order is not None  # only granting goodwill sets one, and that loaded the order
             c.goodwill_refund_id = await money.issue_refund(
                 uow.repo, order=order, amount=c.new_goodwill.amount, line_id=None, reason="goodwill",
                 dispute_id=None, complaint_id=c.id, destination=c.new_goodwill.refund_to, now=now,
@@ -124,13 +123,13 @@ def _alert_kinds(c: Complaint) -> list[str]:
     return [ALERT_FOR[e.type] for e in c.new_events if e.type in ALERT_FOR]
 
 
-async def _save_with_alerts(conn, c: Complaint, now: datetime, policy: Policy) -> None:
+async def _save_with_alerts(conn: Connection, c: Complaint, now: datetime, policy: Policy) -> None:
     kinds = _alert_kinds(c)
     await repo.save_complaint(conn, c, now)
     await _alert(conn, c, kinds, policy, now)
 
 
-async def _alert(conn, c: Complaint, kinds: list[str], policy: Policy, now: datetime) -> None:
+async def _alert(conn: Connection, c: Complaint, kinds: list[str], policy: Policy, now: datetime) -> None:
     target = rules.answer_target(c, policy)
     for kind in kinds:
         await repo.add_alert(conn, kind=kind, subject="complaint", subject_id=c.id, round_at=target, now=now,
@@ -138,12 +137,15 @@ async def _alert(conn, c: Complaint, kinds: list[str], policy: Policy, now: date
                                       "seller_id": c.seller_id, "answer_target_at": target.isoformat()})
 
 
-async def sweep_due(conn, until: datetime, batch: int, policy: Policy, where=()
-                    ) -> tuple[list[int], dict[int, str]]:
-    """Apply due complaint reminders and timers (claimed like disputes); returns the complaints
-    claimed and those the rules refused (→ why), which the sweeper sets aside."""
-    due = await repo.due_complaints(conn, until, batch, where)
-    alerts, done, failed = [], [], {}
+async def sweep_due(conn: Connection, until: datetime, batch: int, policy: Policy, *, set_aside_kind: str,
+                    only: int | None = None) -> tuple[list[int], dict[int, str]]:
+    """Apply due complaint reminders and timers (claimed like disputes), leaving out those the
+    sweeper set aside as ``set_aside_kind`` (and all but ``only``, when given); returns the
+    complaints claimed and those the rules refused (→ why), which the sweeper sets aside."""
+    due = await repo.due_complaints(conn, until, batch, set_aside_kind=set_aside_kind, only=only)
+    alerts: list[list[str]] = []
+    done: list[Complaint] = []
+    failed: dict[int, str] = {}
     for c in due:
         try:
             rules.fire_due(c, now=until, policy=policy)
@@ -153,7 +155,7 @@ async def sweep_due(conn, until: datetime, batch: int, policy: Policy, where=()
         done.append(c)
         alerts.append(_alert_kinds(c))
     await repo.save_locked_complaints(conn, done, until)
-    for c, kinds in zip(done, alerts):
+    for c, kinds in zip(done, alerts, strict=True):
         await _alert(conn, c, kinds, policy, until)
     return [c.id for c in due], failed
 
@@ -167,16 +169,12 @@ async def get_complaint(app: Ombuds, *, caller: Caller, complaint_id: int) -> tu
             raise NotFound("complaint")
         actor_for(c, caller)
         await _prepare(conn, c)
-        timeline = [{"at": r.at.isoformat(), "actor": r.actor, "actor_id": r.actor_id, "action": r.action,
-                     "from_state": r.from_state or None, "to_state": r.to_state, "deadline": r.deadline,
-                     "deadline_at": r.deadline_at and r.deadline_at.isoformat(), "details": r.details}
-                    for r in await repo.complaint_timeline_of(conn, c.id)]
+        timeline = [timeline_item(e) for e in await repo.complaint_timeline_of(conn, c.id)]
         penalty = None
         if caller.is_staff:
-            row = (await conn.execute(select(seller_penalties).where(
-                seller_penalties.c.complaint_id == c.id))).first()
-            penalty = row and {"id": row.id, "kind": row.kind, "reason": row.reason,
-                               "at": row.created_at.isoformat()}
+            p = await repo.penalty_of_complaint(conn, c.id)
+            if p is not None:
+                penalty = {"id": p.id, "kind": p.kind, "reason": p.reason, "at": p.created_at.isoformat()}
     return c, Extras(penalty, timeline)
 
 
@@ -184,20 +182,10 @@ async def list_complaints(app: Ombuds, *, caller: Caller, state: str | None, lim
                           ) -> list[Complaint]:
     """Staff: open complaints first, the nearest answer target first (the complaints queue);
     a buyer: her own, newest first. Sellers have none to read."""
-    q = select(complaints).limit(limit).offset(offset)
     if caller.is_staff:
-        rank = case((complaints.c.state == "open", 0), (complaints.c.state == "answered", 1), else_=2)
-        q = q.order_by(rank, complaints.c.opened_at, complaints.c.id)
-    elif caller.role == "buyer":
-        q = q.where(complaints.c.buyer_id == caller.user_id).order_by(complaints.c.id.desc())
+        buyer_id = None
+    elif caller.role == "buyer" and caller.user_id is not None:
+        buyer_id = caller.user_id
     else:
         return []
-    if state:
-        q = q.where(complaints.c.state == state)
-    async with app.engine.connect() as conn:
-        found = [repo.row_to_complaint(r) for r in (await conn.execute(q)).all()]
-        penalised = set((await conn.execute(select(seller_penalties.c.complaint_id).where(
-            seller_penalties.c.complaint_id.in_([c.id for c in found])))).scalars()) if found else set()
-    for c in found:
-        c.has_penalty = c.id in penalised
-    return found
+    return await repo.complaints_queue(app.engine, buyer_id=buyer_id, state=state, limit=limit, offset=offset)

@@ -16,8 +16,6 @@ from datetime import datetime
 from ombuds.domain.policy import Policy
 from ombuds.services import arbitration, complaints, sellers
 from ombuds.services.context import Ombuds
-from ombuds.store import sweep_store
-from ombuds.store.tables_trust import complaints as complaint_rows
 from ombuds.store.uow import UnitOfWork
 
 KIND = "complaint"
@@ -26,10 +24,7 @@ KIND = "complaint"
 async def sweep_complaints(uow: UnitOfWork, until: datetime, batch: int, policy: Policy, *,
                            only: int | None = None) -> tuple[list[int], dict[int, str]]:
     """One batch of due complaints: (complaints claimed, those refused → why)."""
-    where = [sweep_store.not_set_aside(KIND, complaint_rows.c.id)]
-    if only is not None:
-        where.append(complaint_rows.c.id == only)
-    return await complaints.sweep_due(uow.conn, until, batch, policy, where)
+    return await complaints.sweep_due(uow.conn, until, batch, policy, set_aside_kind=KIND, only=only)
 
 
 async def sweep_alerts_and_flags(app: Ombuds, until: datetime, batch: int) -> int:

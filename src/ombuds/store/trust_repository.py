@@ -1,4 +1,5 @@
-"""Loading and saving complaints, penalties and staff alerts, on the unit of work's connection.
+"""Loading and saving complaints, penalties and staff alerts, on the unit of work's connection,
+and reading the complaints' queue.
 
 Complaint saves are version-checked like dispute saves, so an arbitrator's answer and the
 sweeper closing the complaint at the same moment never both apply.
@@ -9,13 +10,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Row, bindparam, case, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ombuds.domain.complaints import About, Complaint, ComplaintState
 from ombuds.domain.events import Event
 from ombuds.domain.penalties import PenaltyKind, PenaltyRecord
+from ombuds.store import tables as t
+from ombuds.store.read_models import TimelineEntry, timeline_entry
 from ombuds.store.repository import MovedOn, Repository
+from ombuds.store.seller_store import Penalty, penalty_from_row
+from ombuds.store.sweep_store import not_set_aside
 from ombuds.store.tables import outbox
 from ombuds.store.tables_trust import complaint_timeline, complaints, seller_penalties, staff_alerts
 
@@ -31,13 +37,13 @@ def complaint_to_row(c: Complaint) -> dict[str, Any]:
     return row
 
 
-def row_to_complaint(row) -> Complaint:
+def row_to_complaint(row: Row[Any]) -> Complaint:
     m = row._mapping
     return Complaint(id=m["id"], version=m["version"], state=ComplaintState(m["state"]),
                      about=About(m["about"]), **{f: m[f] for f in COMPLAINT_FIELDS})
 
 
-def outbox_rows(events: list[Event], aggregate_id: int, now: datetime) -> list[dict]:
+def outbox_rows(events: list[Event], aggregate_id: int, now: datetime) -> list[dict[str, Any]]:
     return [Repository._outbox_row(e, aggregate_id, now) for e in events]
 
 
@@ -72,9 +78,13 @@ async def save_complaint(conn: AsyncConnection, c: Complaint, now: datetime) -> 
     await _flush(conn, [c], now=now)
 
 
-async def due_complaints(conn: AsyncConnection, until: datetime, limit: int, where=()) -> list[Complaint]:
-    """Complaints with a reminder or timer due, earliest first; ``where``: the sweeper's own
-    conditions (rows it set aside left out, one row)."""
+async def due_complaints(conn: AsyncConnection, until: datetime, limit: int, *, set_aside_kind: str,
+                         only: int | None = None) -> list[Complaint]:
+    """Complaints with a reminder or timer due, earliest first, leaving out those the sweeper
+    set aside as ``set_aside_kind`` (and all but ``only``, when given)."""
+    where = [not_set_aside(set_aside_kind, complaints.c.id)]
+    if only is not None:
+        where.append(complaints.c.id == only)
     q = (select(complaints).where(complaints.c.due_at <= until, *where)
          .order_by(complaints.c.due_at, complaints.c.id).limit(limit))
     if conn.dialect.name == "postgresql":
@@ -104,22 +114,67 @@ async def _flush(conn: AsyncConnection, cs: list[Complaint], *, now: datetime) -
     if events:
         await conn.execute(insert(outbox), events)
     for c in cs:
-        c.new_timeline.clear(), c.new_events.clear()
+        c.new_timeline.clear()
+        c.new_events.clear()
 
 
-async def complaint_timeline_of(conn: AsyncConnection, complaint_id: int) -> list:
-    return (await conn.execute(select(complaint_timeline).where(complaint_timeline.c.complaint_id == complaint_id)
-                               .order_by(complaint_timeline.c.id))).all()
+async def complaint_timeline_of(conn: AsyncConnection, complaint_id: int) -> list[TimelineEntry]:
+    return [timeline_entry(r) for r in (await conn.execute(
+        select(complaint_timeline).where(complaint_timeline.c.complaint_id == complaint_id)
+        .order_by(complaint_timeline.c.id))).all()]
+
+
+async def lock_order(conn: AsyncConnection, order_id: int) -> None:
+    """PostgreSQL: hold the order's row, so two complaints arriving at once see each other."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(select(t.orders.c.id).where(t.orders.c.id == order_id).with_for_update())
+
+
+async def open_complaint_of(conn: AsyncConnection, order_id: int) -> int | None:
+    """The order's complaint that is not closed yet, if any."""
+    return (await conn.execute(select(complaints.c.id).where(
+        complaints.c.order_id == order_id, complaints.c.state != "closed"))).scalar()
+
+
+async def refunded_amount(conn: AsyncConnection, order_id: int) -> int:
+    """Everything refunded on the order so far, in minor units."""
+    return int((await conn.execute(select(func.coalesce(func.sum(t.refunds.c.amount), 0))
+                                   .where(t.refunds.c.order_id == order_id))).scalar_one())
+
+
+async def complaints_queue(engine: AsyncEngine, *, buyer_id: int | None, state: str | None, limit: int,
+                           offset: int) -> list[Complaint]:
+    """Staff (``buyer_id`` None): open complaints first, the nearest answer target first; a
+    buyer: her own, newest first. ``has_penalty`` is set on each."""
+    q = select(complaints).limit(limit).offset(offset)
+    if buyer_id is None:
+        rank = case((complaints.c.state == "open", 0), (complaints.c.state == "answered", 1), else_=2)
+        q = q.order_by(rank, complaints.c.opened_at, complaints.c.id)
+    else:
+        q = q.where(complaints.c.buyer_id == buyer_id).order_by(complaints.c.id.desc())
+    if state:
+        q = q.where(complaints.c.state == state)
+    async with engine.connect() as conn:
+        found = [row_to_complaint(r) for r in (await conn.execute(q)).all()]
+        penalised = set((await conn.execute(select(seller_penalties.c.complaint_id).where(
+            seller_penalties.c.complaint_id.in_([c.id for c in found])))).scalars()) if found else set()
+    for c in found:
+        c.has_penalty = c.id in penalised
+    return found
 
 
 # Penalties ------------------------------------------------------------------------------
 
-async def penalty_records(conn: AsyncConnection, seller_id: int, *,
-                          kinds: tuple[PenaltyKind, ...] | None = None) -> list[PenaltyRecord]:
-    q = select(seller_penalties).where(seller_penalties.c.seller_id == seller_id).order_by(seller_penalties.c.id)
-    if kinds:
-        q = q.where(seller_penalties.c.kind.in_([k.value for k in kinds]))
-    return [PenaltyRecord(r.id, PenaltyKind(r.kind), r.reason, r.created_at) for r in (await conn.execute(q)).all()]
+async def has_penalty(conn: AsyncConnection, complaint_id: int) -> bool:
+    """Whether a penalty was given through the complaint."""
+    return (await conn.execute(select(seller_penalties.c.id).where(
+        seller_penalties.c.complaint_id == complaint_id))).first() is not None
+
+
+async def penalty_of_complaint(conn: AsyncConnection, complaint_id: int) -> Penalty | None:
+    row = (await conn.execute(select(seller_penalties).where(
+        seller_penalties.c.complaint_id == complaint_id))).first()
+    return None if row is None else penalty_from_row(row)
 
 
 async def latest_standing_record(conn: AsyncConnection, seller_id: int) -> list[PenaltyRecord]:
@@ -149,13 +204,10 @@ async def add_penalty(conn: AsyncConnection, *, seller_id: int, kind: PenaltyKin
 # Staff alerts ---------------------------------------------------------------------------
 
 async def add_alert(conn: AsyncConnection, *, kind: str, subject: str, subject_id: int, round_at: datetime,
-                    details: dict, now: datetime) -> bool:
+                    details: dict[str, Any], now: datetime) -> bool:
     """Record an alert once per (kind, subject, round); False if it was already there (another
     sweeper may have recorded it a moment ago: the conflict is ignored, not raised)."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     q = (dialect_insert(staff_alerts).values(kind=kind, subject=subject, subject_id=subject_id,
                                              round_at=round_at, details=details, created_at=now)
          .on_conflict_do_nothing().returning(staff_alerts.c.id))
