@@ -8,21 +8,22 @@ API (``GET /api/v1/dashboard``).
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
-
-from sqlalchemy import func, select
+from typing import Any
 
 from ombuds.domain.dashboard import HowClosed, how_closed, per_day, spread
 from ombuds.domain.errors import DomainError, Forbidden
+from ombuds.domain.rating import SellerRating
 from ombuds.services.context import Caller, Ombuds
-from ombuds.services.queries import SETTLED_KINDS
 from ombuds.services.sellers import ratings
-from ombuds.store import tables as t
+from ombuds.store import dashboard_store as store
+from ombuds.store.dashboard_store import DisputeTimes
+from ombuds.store.uow import Connection
 
 MAX_DAYS = 366
 NEAREST_SELLERS = 10
 
 
-async def dashboard(app: Ombuds, *, caller: Caller, days: int = 30) -> dict:
+async def dashboard(app: Ombuds, *, caller: Caller, days: int = 30) -> dict[str, Any]:
     if not caller.is_staff:
         raise Forbidden("staff_only", "The dashboard is for the marketplace and its arbitrators.")
     if not 1 <= days <= MAX_DAYS:
@@ -30,7 +31,7 @@ async def dashboard(app: Ombuds, *, caller: Caller, days: int = 30) -> dict:
     now = await app.now()
     since = now - timedelta(days=days)
     async with app.engine.connect() as conn:
-        disputes = await _disputes(conn, since)
+        disputes = await store.disputes_since(conn, since)
         queue = await _queue(conn, app, now)
         refunds = await _refunds(conn, since, now)
         sellers = await _sellers_nearest_flag(conn, app, now)
@@ -39,19 +40,13 @@ async def dashboard(app: Ombuds, *, caller: Caller, days: int = 30) -> dict:
             "sellers": sellers}
 
 
-async def _disputes(conn, since: datetime) -> list:
-    d = t.disputes
-    return (await conn.execute(select(d.c.opened_at, d.c.closed_at, d.c.outcome, d.c.first_seller_response_at,
-                                      d.c.verdict_at).where((d.c.opened_at >= since) | (d.c.closed_at >= since)))).all()
-
-
-def _dispute_numbers(rows: list, since: datetime, now: datetime) -> dict:
+def _dispute_numbers(rows: list[DisputeTimes], since: datetime, now: datetime) -> dict[str, Any]:
     opened = [r.opened_at for r in rows if r.opened_at >= since]
-    closed = [r for r in rows if r.closed_at is not None and r.closed_at >= since]
+    closed = [(r, r.closed_at) for r in rows if r.closed_at is not None and r.closed_at >= since]
     first, last = since.date(), now.date()
-    closed_per_day = dict(per_day([r.closed_at for r in closed], first, last))
+    closed_per_day = dict(per_day([at for _, at in closed], first, last))
     outcomes = {h.value: 0 for h in HowClosed}
-    for r in closed:
+    for r, _ in closed:
         outcomes[how_closed(r.outcome, r.first_seller_response_at, r.verdict_at).value] += 1
     return {
         "per_day": [{"day": day.isoformat(), "opened": n, "closed": closed_per_day[day]}
@@ -59,17 +54,15 @@ def _dispute_numbers(rows: list, since: datetime, now: datetime) -> dict:
         "opened": len(opened), "closed": len(closed), "outcomes": outcomes,
         "first_seller_answer": spread([r.first_seller_response_at - r.opened_at for r in rows
                                        if r.opened_at >= since and r.first_seller_response_at is not None]),
-        "resolution": spread([r.closed_at - r.opened_at for r in closed]),
+        "resolution": spread([at - r.opened_at for r, at in closed]),
     }
 
 
-async def _queue(conn, app: Ombuds, now: datetime) -> dict:
+async def _queue(conn: Connection, app: Ombuds, now: datetime) -> dict[str, Any]:
     """R15: the escalated disputes now, each one's age against the target and the limit."""
-    d = t.disputes
-    escalated = (await conn.execute(select(d.c.id, d.c.escalated_at).where(d.c.state == "escalated")
-                                    .order_by(d.c.escalated_at))).all()
+    escalated = await store.escalated(conn)
     target, limit = app.policy.arbitration_review_target_days, app.policy.arbitration_limit_days
-    ages = [(r.id, (now - r.escalated_at).total_seconds() / 86400) for r in escalated if r.escalated_at]
+    ages = [(i, (now - at).total_seconds() / 86400) for i, at in escalated if at]
     return {"open": len(ages), "target_days": target, "limit_days": limit,
             "within_target": sum(1 for _, a in ages if a < target),
             "past_target": sum(1 for _, a in ages if target <= a < limit),
@@ -77,16 +70,10 @@ async def _queue(conn, app: Ombuds, now: datetime) -> dict:
             "oldest": [{"dispute_id": i, "age_days": round(a, 1)} for i, a in ages[:15]]}
 
 
-async def _refunds(conn, since: datetime, now: datetime) -> dict:
+async def _refunds(conn: Connection, since: datetime, now: datetime) -> dict[str, Any]:
     """R20: refunds issued in the window by payment method, and how many landed in time."""
-    r, j = t.refunds, t.journal_entries
-    settled = (select(j.c.refund_id, func.min(j.c.created_at).label("settled_at"))
-               .where(j.c.kind.in_(SETTLED_KINDS), j.c.refund_id.is_not(None)).group_by(j.c.refund_id).subquery())
-    rows = (await conn.execute(
-        select(r.c.payment_method, r.c.destination, r.c.amount, r.c.currency, r.c.expected_latest,
-               settled.c.settled_at).outerjoin(settled, settled.c.refund_id == r.c.id)
-        .where(r.c.created_at >= since))).all()
-    methods: dict[str, dict] = {}
+    rows = await store.refunds_since(conn, since)
+    methods: dict[str, dict[str, Any]] = {}
     for row in rows:
         key = "platform_balance" if row.destination == "platform_balance" else row.payment_method
         m = methods.setdefault(key, {"method": key, "count": 0, "amounts": {}, "on_time": 0, "late": 0,
@@ -109,14 +96,12 @@ async def _refunds(conn, since: datetime, now: datetime) -> dict:
             "on_time_rate": None if on_time + late == 0 else round(on_time / (on_time + late), 4)}
 
 
-async def _sellers_nearest_flag(conn, app: Ombuds, now: datetime) -> dict:
+async def _sellers_nearest_flag(conn: Connection, app: Ombuds, now: datetime) -> dict[str, Any]:
     """R21: the sellers with the largest share of orders lost in the rating window."""
     since = now - app.policy.days("rating_window_days")
-    d = t.disputes
-    ids = sorted(set((await conn.execute(select(d.c.seller_id).distinct().where(
-        d.c.closed_at >= since, d.c.closed_at <= now))).scalars()))
-    rated = (await ratings(conn, ids, now, app.policy)).values() if ids else []
-    names = dict((await conn.execute(select(t.users.c.id, t.users.c.name).where(t.users.c.id.in_(ids)))).all()) if ids else {}
+    ids = await store.sellers_with_closings(conn, since, now)
+    rated: list[SellerRating] = list((await ratings(conn, ids, now, app.policy)).values()) if ids else []
+    names = await store.user_names(conn, ids) if ids else {}
     nearest = sorted(rated, key=lambda r: (-(r.lost_ratio or 0), r.seller_id))[:NEAREST_SELLERS]
     return {"threshold": app.policy.seller_flag_lost_ratio, "window_days": app.policy.rating_window_days,
             "nearest": [{"seller_id": r.seller_id, "name": names.get(r.seller_id), "orders": r.orders,
