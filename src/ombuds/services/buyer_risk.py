@@ -13,9 +13,9 @@ from ombuds.domain.policy import Policy
 from ombuds.domain.rating import window_start
 from ombuds.domain.risk import signals
 from ombuds.services.context import Caller, Ombuds
-from ombuds.store.read_models import user_role
 from ombuds.store.risk_store import risk_facts
 from ombuds.store.uow import Connection
+from ombuds.store.user_store import role_in
 
 NOTE = ("Signals inform the arbitrator; they never decide a dispute alone (R22). Parties never "
         "see them.")
@@ -30,7 +30,7 @@ async def buyer_risk(app: Ombuds, *, caller: Caller, buyer_id: int) -> dict[str,
     require_staff(caller)
     now = await app.now()
     async with app.engine.connect() as conn:
-        if await user_role(conn, buyer_id) != "buyer":
+        if await role_in(conn, buyer_id) != "buyer":
             raise NotFound("buyer")
         return await risk_of(conn, buyer_id, now, app.policy)
 

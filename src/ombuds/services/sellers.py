@@ -20,8 +20,8 @@ from ombuds.domain.rating import SellerRating, rate, window_start
 from ombuds.services.context import Caller, Ombuds
 from ombuds.store import seller_store as store
 from ombuds.store import trust_repository as repo
-from ombuds.store.read_models import user_role
 from ombuds.store.uow import Connection
+from ombuds.store.user_store import role_in
 
 FLAG_CHECK_EVERY = timedelta(hours=1)
 CHUNK = 500
@@ -34,7 +34,7 @@ async def refuse_if_suspended(app: Ombuds, seller_id: int) -> None:
 
 
 async def _require_seller(conn: Connection, seller_id: int) -> None:
-    if await user_role(conn, seller_id) != "seller":
+    if await role_in(conn, seller_id) != "seller":
         raise NotFound("seller")
 
 

@@ -1,6 +1,6 @@
 """Read models: what the lists, timelines and case files show, each read on a connection of
-its own from the engine (or on the caller's, where it takes one), in as few queries as the
-page needs. Callers filter by party: ``party_id`` None reads everyone's (staff).
+its own from the engine, in as few queries as the page needs. Callers filter by party:
+``party_id`` None reads everyone's (staff).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, and_, false, or_, select, true
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ombuds.domain.disputes import Dispute, DisputeState
 from ombuds.domain.orders import Order
@@ -19,11 +19,6 @@ from ombuds.store.mapping import row_to_dispute, row_to_order
 
 # Journal entry kinds that settle a refund: the ledger, not a flag, says a refund is settled.
 SETTLED_KINDS = ("refund_settled", "refund_to_balance")
-
-
-async def user_role(conn: AsyncConnection, user_id: int) -> str | None:
-    """The user's role, or None if there is no such user."""
-    return (await conn.execute(select(t.users.c.role).where(t.users.c.id == user_id))).scalar()
 
 
 async def people(engine: AsyncEngine, user_ids: list[int]) -> dict[int, dict[str, Any]]:
