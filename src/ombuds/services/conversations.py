@@ -9,14 +9,11 @@ the two things parties read or are e-mailed from.
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select
-
 from ombuds.domain.errors import DomainError, NotFound
 from ombuds.domain.text import written
 from ombuds.services.context import Caller, Ombuds
 from ombuds.services.orders import load_visible as load_visible_order
-from ombuds.store import tables as t
-from ombuds.store.tables_evidence import dispute_notes, order_messages
+from ombuds.store import conversation_store
 
 MAX_BODY = 5000
 
@@ -26,7 +23,7 @@ class Invisible(DomainError):
 
     status = 404
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__("not_found", "Not Found")
 
 
@@ -52,9 +49,8 @@ async def post_order_message(app: Ombuds, *, caller: Caller, order_id: int, body
     async with app.uow() as uow:
         order = await load_visible_order(uow.repo, order_id, caller)
         row = {"order_id": order.id, **_author(caller), "body": text, "created_at": now}
-        row["id"] = (await uow.conn.execute(insert(order_messages).values(**row)
-                                            .returning(order_messages.c.id))).scalar_one()
-        await uow.conn.execute(insert(t.outbox).values(
+        row["id"] = await conversation_store.add_order_message(uow.conn, row)
+        await conversation_store.add_outbox_message(uow.conn, dict(
             type="order.message", aggregate="order", aggregate_id=order.id, created_at=now,
             payload={"order_id": order.id, "buyer_id": order.buyer_id, "seller_id": order.seller_id,
                      "message_id": row["id"], "author_role": caller.role, "author_id": caller.user_id,
@@ -66,13 +62,9 @@ async def post_order_message(app: Ombuds, *, caller: Caller, order_id: int, body
 async def order_messages_of(app: Ombuds, *, caller: Caller, order_id: int, after_id: int | None,
                             limit: int) -> list[dict]:
     async with app.uow() as uow:
-        order = await load_visible_order(uow.repo, order_id, caller)
-        q = (select(order_messages).where(order_messages.c.order_id == order.id)
-             .order_by(order_messages.c.id).limit(limit))
-        if after_id:
-            q = q.where(order_messages.c.id > after_id)
-        rows = (await uow.conn.execute(q)).all()
-    return [message_view(r._asdict()) for r in rows]
+        await load_visible_order(uow.repo, order_id, caller)
+        rows = await conversation_store.order_messages_of(uow.conn, order_id, after_id=after_id, limit=limit)
+    return [message_view(r) for r in rows]
 
 
 # R32: staff notes -----------------------------------------------------------------------
@@ -87,8 +79,7 @@ async def add_note(app: Ombuds, *, caller: Caller, dispute_id: int, body: str) -
         if await uow.repo.get_dispute(dispute_id) is None:
             raise NotFound("dispute")
         row = {"dispute_id": dispute_id, **_author(caller), "body": text, "created_at": now}
-        row["id"] = (await uow.conn.execute(insert(dispute_notes).values(**row)
-                                            .returning(dispute_notes.c.id))).scalar_one()
+        row["id"] = await conversation_store.add_note(uow.conn, row)
         await uow.commit()
     return message_view(row)
 
@@ -99,9 +90,8 @@ async def notes_of(app: Ombuds, *, caller: Caller, dispute_id: int) -> list[dict
     async with app.uow() as uow:
         if await uow.repo.get_dispute(dispute_id) is None:
             raise NotFound("dispute")
-        rows = (await uow.conn.execute(select(dispute_notes).where(dispute_notes.c.dispute_id == dispute_id)
-                                       .order_by(dispute_notes.c.id))).all()
-    return [message_view(r._asdict()) for r in rows]
+        rows = await conversation_store.notes_of(uow.conn, dispute_id)
+    return [message_view(r) for r in rows]
 
 
 def message_view(r: dict) -> dict:

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import BinaryIO
+from datetime import datetime
+from typing import Any, BinaryIO
 
 from anyio import to_thread
-from sqlalchemy import func, insert, or_, select, union
 
 from ombuds.adapters.images import inspect_photo
 from ombuds.adapters.media import HEAD_BYTES, KNOWN_EXTENSIONS, sniff
@@ -33,8 +33,8 @@ from ombuds.domain.errors import DomainError, NotFound
 from ombuds.domain.policy import Policy
 from ombuds.services.context import Caller, Ombuds
 from ombuds.services.disputes import load_visible
-from ombuds.store import tables as t
-from ombuds.store.tables_evidence import evidence as ev
+from ombuds.store import evidence_store
+from ombuds.store.uow import UnitOfWork
 
 # R22: two photos whose 64-bit perceptual hashes differ in at most this many bits are taken
 # for the same photo (resizing and re-compressing change 0–2 bits; unrelated photos ~32).
@@ -88,12 +88,14 @@ async def add_evidence(app: Ombuds, store: EvidenceStore, *, caller: Caller, dis
                 created.append(blob.sha256)
         async with app.uow() as uow:
             d = await uow.repo.get_dispute(dispute_id, lock=True)  # uploads to one dispute queue here
+            if d is None:
+                raise NotFound("dispute")
             _check_open_now(d, now, app.policy)
-            rules.check_room(side, await _count(uow.conn, d.id, side), app.policy)
-            reuse = await _matching_images(uow.conn, d, found.phash) if found.phash else []
+            rules.check_room(side, await _count(uow, dispute_id, side), app.policy)
+            reuse = await _matching_images(uow, d, dispute_id, found.phash) if found.phash else []
             row = _row(d, side, caller, found, reuse, now) | {"shows": proof and proof.value}
-            row["id"] = (await uow.conn.execute(insert(ev).values(**row).returning(ev.c.id))).scalar_one()
-            await _tell(uow.conn, d, side, caller, row, now)
+            row["id"] = await evidence_store.add_evidence(uow.conn, row)
+            await _tell(uow, d, side, caller, row, now)
             await uow.commit()
     except BaseException:
         await _forget(app, store, created)
@@ -108,11 +110,11 @@ async def check_may_add(app: Ombuds, *, caller: Caller, dispute_id: int) -> Acto
         d = await load_visible(uow.repo, dispute_id, caller)
         side = rules.side_of(d, caller.user_id)
         _check_open_now(d, now, app.policy)
-        rules.check_room(side, await _count(uow.conn, d.id, side), app.policy)
+        rules.check_room(side, await _count(uow, dispute_id, side), app.policy)
     return side
 
 
-def _check_open_now(d: Dispute, now, policy: Policy) -> None:
+def _check_open_now(d: Dispute, now: datetime, policy: Policy) -> None:
     """Closed, or about to be closed by a deadline the sweeper has not applied yet?"""
     rules.check_open(d)
     if d.deadline_at is not None and d.deadline_at <= now:
@@ -121,9 +123,8 @@ def _check_open_now(d: Dispute, now, policy: Policy) -> None:
         rules.check_open(ahead)
 
 
-async def _count(conn, dispute_id: int, side: Actor) -> int:
-    return (await conn.execute(select(func.count()).select_from(ev)
-                               .where(ev.c.dispute_id == dispute_id, ev.c.side == side.value))).scalar_one()
+async def _count(uow: UnitOfWork, dispute_id: int, side: Actor) -> int:
+    return await evidence_store.count_on_side(uow.conn, dispute_id, side.value)
 
 
 def _inspect(upload: Upload, policy: Policy, max_image_pixels: int) -> _Inspected:
@@ -174,26 +175,22 @@ def _bands(phash: str) -> list[int]:
     return [int(phash[i:i + 4], 16) for i in range(0, 16, 4)]
 
 
-async def _matching_images(conn, d: Dispute, phash: str) -> list[dict]:
+async def _matching_images(uow: UnitOfWork, d: Dispute, dispute_id: int, phash: str) -> list[dict]:
     """R22: earlier images like this one in a dispute of another buyer or another order."""
-    bands = _bands(phash)
-    q = (select(ev.c.id, ev.c.dispute_id, ev.c.order_id, ev.c.buyer_id, ev.c.side, ev.c.phash)
-         .where(or_(*(getattr(ev.c, f"phash_band{i}") == b for i, b in enumerate(bands))),
-                ev.c.dispute_id != d.id,
-                or_(ev.c.buyer_id != d.buyer_id, ev.c.order_id != d.order_id))
-         .order_by(ev.c.id))
     value = int(phash, 16)
     found = []
-    for r in (await conn.execute(q)).all():
-        distance = (value ^ int(r.phash, 16)).bit_count()
+    for r in await evidence_store.images_sharing_a_band(uow.conn, _bands(phash), dispute_id=dispute_id,
+                                                        buyer_id=d.buyer_id, order_id=d.order_id):
+        distance = (value ^ int(r["phash"], 16)).bit_count()
         if distance <= MATCH_BITS:
-            found.append({"evidence_id": r.id, "dispute_id": r.dispute_id, "order_id": r.order_id,
-                          "side": r.side, "same_buyer": r.buyer_id == d.buyer_id, "distance": distance})
+            found.append({"evidence_id": r["id"], "dispute_id": r["dispute_id"], "order_id": r["order_id"],
+                          "side": r["side"], "same_buyer": r["buyer_id"] == d.buyer_id, "distance": distance})
     return found[:MAX_MATCHES_KEPT]
 
 
-def _row(d: Dispute, side: Actor, caller: Caller, f: _Inspected, reuse: list[dict], now) -> dict:
-    bands = _bands(f.phash) if f.phash else [None] * 4
+def _row(d: Dispute, side: Actor, caller: Caller, f: _Inspected, reuse: list[dict], now: datetime
+         ) -> dict[str, Any]:
+    bands: list[int | None] = list(_bands(f.phash)) if f.phash else [None] * 4
     return {
         "dispute_id": d.id, "order_id": d.order_id, "buyer_id": d.buyer_id, "side": side.value,
         "uploader_id": caller.user_id, "kind": f.accepted.kind.value, "media_type": f.accepted.media_type,
@@ -205,17 +202,18 @@ def _row(d: Dispute, side: Actor, caller: Caller, f: _Inspected, reuse: list[dic
     }
 
 
-async def _tell(conn, d: Dispute, side: Actor, caller: Caller, row: dict, now) -> None:
+async def _tell(uow: UnitOfWork, d: Dispute, side: Actor, caller: Caller, row: dict[str, Any],
+                now: datetime) -> None:
     """R25: the timeline shows who added what; R23: the outbox tells the parties. Neither
     carries the staff-only reuse signal."""
     details = {"evidence_id": row["id"], "kind": row["kind"], "media_type": row["media_type"],
                "size": row["size"], "sha256": row["sha256"], "file_name": row["file_name"],
                "shows": row["shows"]}
-    await conn.execute(insert(t.timeline).values(
+    await evidence_store.add_timeline_entry(uow.conn, dict(
         dispute_id=d.id, at=now, actor=side.value, actor_id=caller.user_id, action="evidence_added",
         from_state=d.state.value, to_state=d.state.value, deadline=d.deadline,
         deadline_at=d.deadline_at, details=details))
-    await conn.execute(insert(t.outbox).values(
+    await evidence_store.add_outbox_message(uow.conn, dict(
         type="dispute.evidence_added", aggregate="dispute", aggregate_id=d.id, created_at=now,
         payload={"dispute_id": d.id, "order_id": d.order_id, "line_id": d.line_id,
                  "buyer_id": d.buyer_id, "seller_id": d.seller_id, "state": d.state.value,
@@ -229,10 +227,7 @@ async def _forget(app: Ombuds, store: EvidenceStore, created: list[str]) -> None
     committed meanwhile) now names them."""
     if not created:
         return
-    async with app.engine.connect() as conn:
-        used = set((await conn.execute(union(
-            *(select(column).where(column.in_(created))
-              for column in (ev.c.sha256, ev.c.served_sha256, ev.c.thumbnail_sha256))))).scalars())
+    used = await evidence_store.evidence_blobs_in_use(app.engine, created)
     for sha256 in created:
         if sha256 not in used:
             await store.delete(sha256)
@@ -245,17 +240,17 @@ async def list_evidence(app: Ombuds, *, caller: Caller, dispute_id: int) -> dict
     shows). Staff also see the reuse signal (R22); parties never do."""
     async with app.uow() as uow:
         d = await load_visible(uow.repo, dispute_id, caller)
-        rows = (await uow.conn.execute(select(ev).where(ev.c.dispute_id == d.id).order_by(ev.c.id))).all()
-    items = [evidence_view(r._asdict(), caller) for r in rows]
-    counts = {side: sum(1 for r in rows if r.side == side) for side in ("buyer", "seller")}
+        rows = await evidence_store.evidence_of(uow.conn, dispute_id)
+    items = [evidence_view(r, caller) for r in rows]
+    counts = {side: sum(1 for r in rows if r["side"] == side) for side in ("buyer", "seller")}
     body = {"items": items, "counts": counts,
             "max_files_per_side": app.policy.evidence_max_files_per_side,
             # R37: the evidence that helps this reason, and the files each side said show it.
             "checklist": guidance.checklist(app.policy.evidence_guidance, d.reason.value,
-                                            [(r.side, r.shows, r.id) for r in rows])}
+                                            [(r["side"], r["shows"], r["id"]) for r in rows])}
     if caller.is_staff:
         body["without_evidence"] = [side for side, n in counts.items() if n == 0]
-        body["flagged"] = sum(1 for r in rows if r.reuse)
+        body["flagged"] = sum(1 for r in rows if r["reuse"])
     return body
 
 
@@ -264,19 +259,19 @@ async def evidence_file(app: Ombuds, *, caller: Caller, evidence_id: int, thumbn
     """(sha256 of the blob to serve, its media type, a file name for it) — the served copy
     (images without metadata) or the thumbnail, for the parties and staff only."""
     async with app.uow() as uow:
-        row = (await uow.conn.execute(select(ev).where(ev.c.id == evidence_id))).first()
+        row = await evidence_store.evidence_by_id(uow.conn, evidence_id)
         if row is None:
             raise NotFound("evidence")
         try:
-            await load_visible(uow.repo, row.dispute_id, caller)
+            await load_visible(uow.repo, row["dispute_id"], caller)
         except NotFound:
             raise NotFound("evidence") from None
     if thumbnail:
-        if row.thumbnail_sha256 is None:
+        if row["thumbnail_sha256"] is None:
             raise NotFound("thumbnail")
-        return row.thumbnail_sha256, "image/jpeg", f"evidence-{row.id}-thumbnail.jpg"
-    extension = next((a.extensions[0] for a in rules.ACCEPTED if a.media_type == row.served_media_type), "")
-    return row.served_sha256, row.served_media_type, f"evidence-{row.id}{extension}"
+        return row["thumbnail_sha256"], "image/jpeg", f"evidence-{row['id']}-thumbnail.jpg"
+    extension = next((a.extensions[0] for a in rules.ACCEPTED if a.media_type == row["served_media_type"]), "")
+    return row["served_sha256"], row["served_media_type"], f"evidence-{row['id']}{extension}"
 
 
 def evidence_view(r: dict, caller: Caller) -> dict:

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import tempfile
 from datetime import datetime, timedelta
+from typing import BinaryIO, cast
 
 from anyio import to_thread
-from sqlalchemy import delete, func, insert, select, union
 
 from ombuds.adapters.media import HEAD_BYTES, KNOWN_EXTENSIONS, sniff
 from ombuds.adapters.storage import EvidenceStore, sha256_of
@@ -25,8 +25,7 @@ from ombuds.domain.errors import Conflict, DomainError, NotFound
 from ombuds.domain.policy import Policy
 from ombuds.services import evidence
 from ombuds.services.context import Caller, Ombuds
-from ombuds.store.tables_evidence import evidence as ev
-from ombuds.store.tables_evidence import evidence_uploads as up
+from ombuds.store import evidence_store
 
 WAITING_FOR = timedelta(days=1)
 SPOOL_BYTES = 1024 * 1024  # a file read back from the store stays in memory up to this size
@@ -36,45 +35,45 @@ async def stage(app: Ombuds, store: EvidenceStore, *, caller: Caller, order_id: 
                 upload: evidence.Upload) -> dict:
     """Check one file and keep it for the dispute the buyer is about to open on this line."""
     now = await app.now()
-    await _check_buyer(app, caller, order_id, line_id)
+    buyer_id = await _check_buyer(app, caller, order_id, line_id)
     found = await to_thread.run_sync(_check_file, upload, app.policy)
     created = await store.put(found["sha256"], upload.file, media_type=found["media_type"])
     try:
         async with app.uow() as uow:
-            waiting = (await uow.conn.execute(select(func.count()).select_from(up).where(
-                up.c.user_id == caller.user_id, up.c.line_id == line_id,
-                up.c.created_at > now - WAITING_FOR))).scalar_one()
+            waiting = await evidence_store.count_waiting(uow.conn, user_id=buyer_id, line_id=line_id,
+                                                         since=now - WAITING_FOR)
             if waiting >= app.policy.evidence_max_files_per_side:
                 raise Conflict("too_many_files",
                                f"{waiting} files are already attached, the most a side may attach to one "
                                "dispute.", "file", max_files_per_side=app.policy.evidence_max_files_per_side)
             row = {"user_id": caller.user_id, "line_id": line_id, "created_at": now, **found}
-            row["id"] = (await uow.conn.execute(insert(up).values(**row).returning(up.c.id))).scalar_one()
+            row["id"] = await evidence_store.add_waiting(uow.conn, row)
             await uow.commit()
     except BaseException:
         if created:
             await _forget(app, store, {found["sha256"]})
         raise
-    await _purge_expired(app, store, caller.user_id, now)
+    await _purge_expired(app, store, buyer_id, now)
     return _view(row)
 
 
 async def waiting(app: Ombuds, *, caller: Caller, line_id: int) -> list[dict]:
     """The buyer's files waiting for her dispute on this line, in the order she chose them."""
     now = await app.now()
-    async with app.engine.connect() as conn:
-        rows = (await conn.execute(select(up).where(
-            up.c.user_id == caller.user_id, up.c.line_id == line_id, up.c.created_at > now - WAITING_FOR)
-            .order_by(up.c.id))).all()
-    return [_view(r._asdict()) for r in rows]
+    if caller.user_id is None:  # the marketplace itself stages no files
+        return []
+    rows = await evidence_store.waiting_files(app.engine, user_id=caller.user_id, line_id=line_id,
+                                              since=now - WAITING_FOR)
+    return [_view(r) for r in rows]
 
 
 async def remove(app: Ombuds, store: EvidenceStore, *, caller: Caller, line_id: int, upload_id: int) -> None:
     """She changed her mind about a file before opening the dispute."""
+    if caller.user_id is None:  # the marketplace itself stages no files
+        return
     async with app.uow() as uow:
-        sha256 = (await uow.conn.execute(delete(up).where(
-            up.c.id == upload_id, up.c.user_id == caller.user_id, up.c.line_id == line_id)
-            .returning(up.c.sha256))).scalar()
+        sha256 = await evidence_store.remove_waiting_of(uow.conn, upload_id=upload_id, user_id=caller.user_id,
+                                                        line_id=line_id)
         await uow.commit()
     if sha256 is not None:
         await _forget(app, store, {sha256})
@@ -95,12 +94,12 @@ async def attach_waiting(app: Ombuds, store: EvidenceStore, *, caller: Caller, d
             copy.seek(0)
             try:
                 await evidence.add_evidence(app, store, caller=caller, dispute_id=dispute_id,
-                                            upload=evidence.Upload(copy, item["file_name"]),
+                                            upload=evidence.Upload(cast(BinaryIO, copy), item["file_name"]),
                                             max_image_pixels=max_image_pixels, shows=shows.get(item["id"]))
             except DomainError as exc:
                 refusal = exc
         async with app.uow() as uow:
-            await uow.conn.execute(delete(up).where(up.c.id == item["id"]))
+            await evidence_store.remove_waiting(uow.conn, item["id"])
             await uow.commit()
         if refusal is not None:
             await _forget(app, store, {item["sha256"]})
@@ -113,13 +112,14 @@ def _view(row: dict) -> dict:
                                       "created_at")}
 
 
-async def _check_buyer(app: Ombuds, caller: Caller, order_id: int, line_id: int) -> None:
-    """Only the order's buyer attaches files for a dispute on one of its lines."""
+async def _check_buyer(app: Ombuds, caller: Caller, order_id: int, line_id: int) -> int:
+    """Only the order's buyer attaches files for a dispute on one of its lines; returns her id."""
     async with app.uow() as uow:
         order = await uow.repo.get_order(order_id)
     if (order is None or caller.user_id is None or order.buyer_id != caller.user_id
             or all(line.id != line_id for line in order.lines)):
         raise NotFound("order")
+    return caller.user_id
 
 
 def _check_file(upload: evidence.Upload, policy: Policy) -> dict:
@@ -140,8 +140,7 @@ def _check_file(upload: evidence.Upload, policy: Policy) -> dict:
 async def _purge_expired(app: Ombuds, store: EvidenceStore, user_id: int, now: datetime) -> None:
     """Files this person left waiting longer than ``WAITING_FOR`` go, with their bytes if unused."""
     async with app.uow() as uow:
-        gone = set((await uow.conn.execute(delete(up).where(
-            up.c.user_id == user_id, up.c.created_at <= now - WAITING_FOR).returning(up.c.sha256))).scalars())
+        gone = await evidence_store.purge_waiting(uow.conn, user_id=user_id, until=now - WAITING_FOR)
         await uow.commit()
     if gone:
         await _forget(app, store, gone)
@@ -149,9 +148,6 @@ async def _purge_expired(app: Ombuds, store: EvidenceStore, user_id: int, now: d
 
 async def _forget(app: Ombuds, store: EvidenceStore, sha256s: set[str]) -> None:
     """Remove blobs that neither evidence nor another waiting file uses."""
-    async with app.engine.connect() as conn:
-        used = set((await conn.execute(union(
-            *(select(column).where(column.in_(sha256s))
-              for column in (ev.c.sha256, ev.c.served_sha256, ev.c.thumbnail_sha256, up.c.sha256))))).scalars())
+    used = await evidence_store.blobs_in_use(app.engine, sha256s)
     for sha256 in sha256s - used:
         await store.delete(sha256)
