@@ -35,7 +35,7 @@ READS = 30_000  # more than a run of a few seconds uses (wrk reads them all at s
 
 
 async def _people(url: str) -> dict[str, tuple[int, str]]:
-    from ombuds.api.app import build_ombuds
+    from ombuds.bootstrap import build_ombuds
     from ombuds.services.users import create_user
     from ombuds.store.migrate import upgrade
 

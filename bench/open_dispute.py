@@ -59,7 +59,7 @@ def write_bodies(market: Market, path: Path, reserved: list) -> int:
 async def count_round_trips(url: str, market: Market, reserved: list) -> dict:
     """One open through the real ASGI app in this process, after one by the same buyer to warm
     its caches (prepared statements, a remembered token), as in a server under load."""
-    from ombuds.api.app import create_app
+    from ombuds.bootstrap import create_app
     app = create_app(settings_for(url))
     transport = httpx.ASGITransport(app=app)
     try:
@@ -169,7 +169,8 @@ def report(r: dict) -> str:
     lines = [
         f"open dispute (ombuds serve --workers {r['settings']['server_workers']}): "
         f"{o['per_second']:.0f} opens/s  p50 {o['p50_ms']:.1f} ms  p99 {o['p99_ms']:.1f} ms  "
-        f"(non-2xx {o['errors_status']}, socket errors {o['errors_socket']}{', RAN OUT OF LINES' if o['ran_out'] else ''})",
+        f"(non-2xx {o['errors_status']}, socket errors {o['errors_socket']}"
+        f"{', RAN OUT OF LINES' if o['ran_out'] else ''})",
         f"bare endpoint (Starlette + asyncpg, one INSERT): {b['per_second']:.0f} req/s  "
         f"p50 {b['p50_ms']:.1f} ms  p99 {b['p99_ms']:.1f} ms",
         f"pgbench TPC-B: {r['pgbench_tps']:.0f} TPS",

@@ -35,7 +35,7 @@ READS = 30_000  # more than a run of a few seconds uses (wrk reads them all at s
 
 async def _seed(url: str) -> tuple[tuple[int, str], tuple[int, str], int]:
     """The seller and one buyer with their tokens, and the template order's id."""
-    from ombuds.api.app import build_ombuds
+    from ombuds.bootstrap import build_ombuds
     from ombuds.services import orders
     from ombuds.services.context import PLATFORM
     from ombuds.services.users import create_user

@@ -43,7 +43,7 @@ RECORD_REQUESTS = 40_000  # more than the stock and measured runs use on this ma
 
 
 async def _seed_people(url: str) -> tuple[dict[int, str], dict[int, str]]:
-    from ombuds.api.app import build_ombuds
+    from ombuds.bootstrap import build_ombuds
     from ombuds.services.users import create_user
     from ombuds.store.migrate import upgrade
 

@@ -166,7 +166,8 @@ def run(ctx: Context) -> list[Row]:
 
 
 def report(r: dict) -> str:
-    return (f"{r['ok']} of {r['photos']} {r['kind'].upper()} photos ({r['photo_bytes'] / 1e6:.1f} MB each, {r['concurrency']} at once, "
+    return (f"{r['ok']} of {r['photos']} {r['kind'].upper()} photos ({r['photo_bytes'] / 1e6:.1f} MB each, "
+            f"{r['concurrency']} at once, "
             f"ombuds serve --workers {r['workers']}) in {r['seconds']:.1f} s = {r['ok'] / r['seconds']:.1f}/s; "
             f"p50 {r['p50_s']:.2f} s, max {r['max_s']:.2f} s\n"
             f"server RSS per process: idle {r['rss_idle_mb']:.0f} MB, peak {r['rss_mb']['server_process']:.0f} MB "

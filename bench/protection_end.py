@@ -27,7 +27,7 @@ from bench.contract import SWEEP_TARGET, Context, Row, row
 from bench.processes import CpuMeter, time_limit
 from bench.scratch import backend_pids, scratch_database
 from bench.seed import T0, UNIT_PRICE, _copy_columns, seed_market, settings_for
-from ombuds.api.app import build_ombuds
+from ombuds.bootstrap import build_ombuds
 from ombuds.domain import commands as c
 from ombuds.domain.disputes import Reason, Resolution
 from ombuds.domain.lifecycle import Action
@@ -49,7 +49,8 @@ async def _seed(url: str, n: int) -> None:
         market = await seed_market(app, lines=1, lines_per_order=1)  # the people, and one order
         buyer_id, _, _ = market.lines[0]
         async with app.engine.connect() as conn:
-            sellers = (await conn.execute(text("SELECT id FROM users WHERE role = 'seller' ORDER BY id"))).scalars().all()
+            sellers = (await conn.execute(
+                text("SELECT id FROM users WHERE role = 'seller' ORDER BY id"))).scalars().all()
             buyers = (await conn.execute(text("SELECT id FROM users WHERE role = 'buyer' ORDER BY id"))).scalars().all()
         templates = []
         for size in (1, 2, 3, 4):
@@ -59,8 +60,9 @@ async def _seed(url: str, n: int) -> None:
             await orders.ship(app, caller=PLATFORM, order_id=o.id, carrier="China Post",
                               tracking_number=f"LP00000000{size}CN")
             templates.append(o.id)
+        first = await orders.get_order(app, caller=PLATFORM, order_id=templates[0])
         d = await disputes.open_dispute(app, caller=Caller("buyer", buyer_id), cmd=c.OpenDispute(
-            order_id=templates[0], line_id=(await orders.get_order(app, caller=PLATFORM, order_id=templates[0])).lines[0].id,
+            order_id=templates[0], line_id=first.lines[0].id,
             received=True, reason=Reason.missing_items, resolution=Resolution.refund_only,
             description="One item is missing from the parcel."))
         await disputes.act(app, caller=Caller("buyer", buyer_id), dispute_id=d.id, action=Action.withdraw)

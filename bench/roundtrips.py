@@ -87,7 +87,7 @@ async def count_order_paths(url: str) -> dict[str, RoundTrips]:
     import httpx
 
     from bench.seed import MARKETPLACE_KEY, settings_for
-    from ombuds.api.app import create_app
+    from ombuds.bootstrap import create_app
 
     app = create_app(settings_for(url))
     market = {"Authorization": f"Bearer {MARKETPLACE_KEY}", "Content-Type": "application/json"}

@@ -87,9 +87,10 @@ def _postgres_version() -> str:
 
 def _cpu_model() -> str:
     try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
     return platform.processor() or "unknown CPU"
@@ -139,7 +140,8 @@ def _rss(r: Row) -> str:
 
 
 def table(rows: list[Row]) -> list[str]:
-    out = ["| path | rate | baseline (same run) | ratio | target | met? | CPU ms per op, by process | peak RSS | notes |",
+    out = ["| path | rate | baseline (same run) | ratio | target | met? "
+           "| CPU ms per op, by process | peak RSS | notes |",
            "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         baseline = (f"{r['baseline']} {_number(r.get('baseline_rate'))}" if r.get("baseline") else "—")

@@ -78,7 +78,7 @@ def database_stats(url: str) -> dict[str, int]:
             "SELECT xact_commit, xact_rollback, tup_inserted, tup_updated, tup_fetched, tup_returned "
             "FROM pg_stat_database WHERE datname = current_database()").fetchone()
     return dict(zip(("xact_commit", "xact_rollback", "tup_inserted", "tup_updated", "tup_fetched",
-                     "tup_returned"), row))
+                     "tup_returned"), row, strict=True))
 
 
 def backend_pids(dbname: str) -> list[int]:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
-from ombuds.api.app import build_ombuds
+from ombuds.bootstrap import build_ombuds
 from ombuds.domain import commands as c
 from ombuds.domain.disputes import Reason, Resolution
 from ombuds.services import disputes, orders

@@ -35,7 +35,7 @@ from bench.contract import SWEEP_TARGET, Context, Row, row
 from bench.processes import CpuMeter, time_limit
 from bench.scratch import backend_pids, scratch_database
 from bench.seed import migrated_market, seed_due_disputes, settings_for
-from ombuds.api.app import build_ombuds
+from ombuds.bootstrap import build_ombuds
 from ombuds.services.sweeper import sweep
 from ombuds.store import tables as t
 

@@ -40,7 +40,7 @@ async def measure(database_url: str, rounds: int) -> list[tuple[str, float, floa
                       OMBUDS_MARKETPLACE_KEY="bench-key", OMBUDS_WORKER_IN_PROCESS="false")
     from sqlalchemy import select
 
-    from ombuds.api.app import build_ombuds, create_app
+    from ombuds.bootstrap import build_ombuds, create_app
     from ombuds.demo import seed
     from ombuds.settings import Settings
     from ombuds.store import tables as t

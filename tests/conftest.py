@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from fastapi.testclient import TestClient
 
-from ombuds.api.app import create_app
+from ombuds.bootstrap import create_app
 from ombuds.settings import Settings
 from tests.databases import PostgresDatabases, SqliteDatabases, require_postgres
 from tests.factories import Marketplace

@@ -87,7 +87,8 @@ def webm() -> bytes:
 
 
 def windows_program() -> bytes:
-    return b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + bytes(50) + b"This program cannot be run in DOS mode." + bytes(512)
+    return (b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + bytes(50)
+            + b"This program cannot be run in DOS mode." + bytes(512))
 
 
 def svg() -> bytes:

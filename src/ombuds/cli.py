@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 from pathlib import Path
@@ -51,7 +52,7 @@ def serve(host: str = "127.0.0.1", port: int = typer.Option(8000, envvar="PORT")
     _prepare_sqlite_dir(settings.database_url)
     if not settings.marketplace_key:
         console.print("[yellow]OMBUDS_MARKETPLACE_KEY is not set: only user tokens will work.[/yellow]")
-    uvicorn.run("ombuds.api.asgi:app", host=host, port=port, workers=workers, log_level="warning",
+    uvicorn.run("ombuds.asgi:app", host=host, port=port, workers=workers, log_level="warning",
                 access_log=False)
 
 
@@ -66,7 +67,7 @@ def worker(interval: float = typer.Option(None, help="seconds between looks when
            ) -> None:
     """Apply due deadlines and dispatch the outbox forever; run as many as you like on PostgreSQL."""
     from ombuds.adapters import metrics
-    from ombuds.api.app import build_ombuds
+    from ombuds.bootstrap import build_ombuds
     from ombuds.worker import for_worker, run_forever
     settings = Settings()
     loops = for_worker(settings, interval=interval, safety_interval=safety_interval)
@@ -77,6 +78,7 @@ def worker(interval: float = typer.Option(None, help="seconds between looks when
     async def work() -> None:
         ombuds = build_ombuds(settings)
         task = asyncio.current_task()
+        assert task is not None  # asyncio.run runs this coroutine as a task
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)  # stop cleanly
         try:
             await run_forever(ombuds, loops)
@@ -85,10 +87,8 @@ def worker(interval: float = typer.Option(None, help="seconds between looks when
         finally:
             await ombuds.engine.dispose()
     console.print("Worker running; Ctrl-C to stop.")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(work())
-    except KeyboardInterrupt:
-        pass
 
 
 DEMO_TRACKING_SECRET = "whsec_ZGVtby10cmFja2luZy1zZWNyZXQtb2Ytb21idWRz"
@@ -124,7 +124,7 @@ def demo(port: int = typer.Option(8000, envvar="PORT"), host: str = "127.0.0.1",
     console.print(f"       or:  curl -X POST -H 'Authorization: Bearer {settings.marketplace_key}' "
                   f"-H 'Content-Type: application/json' -d '{{\"duration\": \"5d\"}}' {url}/api/v1/clock/advance\n")
     import uvicorn
-    uvicorn.run("ombuds.api.asgi:app", host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run("ombuds.asgi:app", host=host, port=port, log_level="warning", access_log=False)
 
 
 def demo_environment(database: Path, host: str, port: int) -> str:
@@ -142,7 +142,7 @@ def demo_environment(database: Path, host: str, port: int) -> str:
 @clock_app.command("advance")
 def clock_advance(duration: str = typer.Argument(..., help="e.g. 5d, 12h, 1d12h")) -> None:
     """Move the manual clock forward, running every deadline that falls due, in order."""
-    from ombuds.api.app import build_ombuds
+    from ombuds.bootstrap import build_ombuds
     from ombuds.domain.errors import DomainError
     from ombuds.services.clock import advance, parse_duration
     settings = Settings()
@@ -193,7 +193,7 @@ def policy_check(file: Path) -> None:
 @ledger_app.command("check")
 def ledger_check() -> None:
     """Recompute every money invariant over the database; exit 1 naming each entry at fault."""
-    from ombuds.api.app import build_ombuds
+    from ombuds.bootstrap import build_ombuds
     from ombuds.services.ledger_check import check_ledger
 
     async def run():

@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from ombuds.adapters.clock import wall_now
-from ombuds.api.app import build_ombuds
+from ombuds.bootstrap import build_ombuds
 from ombuds.domain import commands as c
 from ombuds.domain.disputes import Reason, Resolution
 from ombuds.domain.lifecycle import Action
@@ -97,6 +97,7 @@ async def _story(app, ids: dict[str, int]) -> None:
     d = await disputes.open_dispute(app, caller=ben, cmd=c.OpenDispute(
         lamp.id, lamp.lines[0].id, True, Reason.damaged, Resolution.refund_only, 3900, None,
         "The lamp arrived with a cracked base; photos attached."))
+    assert d.id is not None  # a stored dispute has its id
     await disputes.act(app, caller=star, dispute_id=d.id, action=Action.propose,
                        cmd=c.Propose(Resolution.refund_only, 1000, "We can refund 10 USD."))
     await disputes.act(app, caller=ben, dispute_id=d.id, action=Action.reject,
@@ -130,6 +131,7 @@ async def _story(app, ids: dict[str, int]) -> None:
     m = await disputes.open_dispute(app, caller=ben, cmd=c.OpenDispute(
         mug.id, mug.lines[0].id, True, Reason.missing_items, Resolution.refund_only, 1200, 1,
         "Only two of the three mugs were in the parcel."))
+    assert m.id is not None
     await disputes.act(app, caller=bits, dispute_id=m.id, action=Action.propose,
                        cmd=c.Propose(Resolution.refund_only, 600, "Half the price of one mug?"))
     # R38: a buyer asks for more protection while the parcel waits at customs.

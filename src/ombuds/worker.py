@@ -169,10 +169,9 @@ async def _sleep_for(app: Ombuds, loops: Loops) -> float:
     if seen.outbox_waiting:
         waits.append(0)
     for due in (seen.sweep_due, seen.send_due):
-        if due is not None:
-            # A manual clock stands still: what is not due now waits for an advance (a wake-up).
-            if not app.clock.manual or due <= now:
-                waits.append(_seconds(due, now))
+        # A manual clock stands still: what is not due now waits for an advance (a wake-up).
+        if due is not None and (not app.clock.manual or due <= now):
+            waits.append(_seconds(due, now))
     if seen.lease_ends is not None:
         waits.append(_seconds(seen.lease_ends, wall))
     sleep = min(waits)

@@ -17,6 +17,7 @@ twice at most for the messages in flight when a worker died.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import signal
@@ -31,7 +32,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, func, select, update
 
-from ombuds.api.app import build_ombuds
+from ombuds.bootstrap import build_ombuds
 from ombuds.services.ledger_check import check_ledger
 from ombuds.store.db import sync_url
 from ombuds.store.tables import clock, disputes, orders, outbox, refunds, timeline
@@ -91,10 +92,8 @@ class Client:
 
     def _killing_the_server_during(self, method: str, path: str, body, headers) -> None:
         def doomed():
-            try:
+            with contextlib.suppress(httpx.TransportError):
                 self.http.request(method, path, json=body, headers=headers)
-            except httpx.TransportError:
-                pass
         attempt = threading.Thread(target=doomed)
         attempt.start()
         time.sleep(self.rng.uniform(0.002, 0.06))
@@ -225,7 +224,8 @@ def test_sigkilled_server_and_workers_apply_each_keyed_request_once_and_deliver_
                     p.start()
 
             def drained() -> bool:
-                return (_scalar(db, select(func.count()).select_from(outbox).where(outbox.c.dispatched_at.is_(None))) == 0
+                return (_scalar(db, select(func.count()).select_from(outbox)
+                                .where(outbox.c.dispatched_at.is_(None))) == 0
                         and _scalar(db, select(func.count()).select_from(mail_messages)
                                     .where(mail_messages.c.status != "sent")) == 0
                         and _scalar(db, select(func.count()).select_from(webhook_deliveries)

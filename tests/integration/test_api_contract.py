@@ -139,7 +139,8 @@ def test_a_stranger_cannot_act_on_another_buyers_order_or_dispute(market, pair):
     stranger, other_seller = market.buyer(), market.seller()
 
     assert_error(stranger.post(f"/disputes/{d['id']}/withdraw", expect=None), 404, "dispute_not_found")
-    assert_error(other_seller.post(f"/disputes/{d['id']}/accept", {"proposal_id": d["proposal"]["id"]}, expect=None), 404, "dispute_not_found")
+    assert_error(other_seller.post(f"/disputes/{d['id']}/accept", {"proposal_id": d["proposal"]["id"]}, expect=None),
+                 404, "dispute_not_found")
     assert_error(market.open_dispute(stranger, order, line=1, expect=404), 404, "order_not_found")
     assert_error(stranger.post(f"/orders/{order['id']}/confirm-receipt", expect=None), 404, "order_not_found")
     assert buyer.dispute(d["id"])["state"] == "awaiting_seller"

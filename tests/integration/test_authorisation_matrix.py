@@ -29,7 +29,7 @@ from standardwebhooks import Webhook
 
 from ombuds.adapters.carrier_webhooks import sign_aftership
 from ombuds.adapters.clock import wall_now
-from ombuds.api.app import create_app
+from ombuds.bootstrap import create_app
 from ombuds.store import tables as t
 from ombuds.store.tables_stripe import payout_transfers
 from tests.conftest import MARKETPLACE_KEY, T0, settings_for
@@ -285,7 +285,7 @@ def test_each_caller_gets_what_the_matrix_says(world_app, operation):
     market = Marketplace(world_app, MARKETPLACE_KEY)
     world = _world(market, path)
     url = _fill(path, world["ids"])
-    expected = dict(zip(CALLERS, EXPECTED[operation].split()))
+    expected = dict(zip(CALLERS, EXPECTED[operation].split(), strict=True))
     wrong = []
     for who in sorted(CALLERS, key=lambda c: expected[c] == "ok"):  # the refused first
         kwargs = {"headers": _headers(who, world["people"])}

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
-from ombuds.api.app import create_app
+from ombuds.bootstrap import create_app
 from tests.conftest import MARKETPLACE_KEY, T0, settings_for
 from tests.evidence_files import jpeg, pdf
 from tests.factories import Marketplace

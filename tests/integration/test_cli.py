@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from ombuds.api.app import create_app
+from ombuds.bootstrap import create_app
 from tests.conftest import MARKETPLACE_KEY, T0, settings_for
 from tests.factories import Marketplace
 

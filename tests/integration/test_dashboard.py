@@ -20,7 +20,7 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 def four_disputes(market):
     silent_seller, busy_seller = market.seller(), market.seller()
     buyer = market.buyer()
-    silent = market.open_dispute(buyer, market.order(buyer, silent_seller))
+    market.open_dispute(buyer, market.order(buyer, silent_seller))
     accepted = market.open_dispute(buyer, market.order(buyer, busy_seller))
     busy_seller.accept(accepted["id"])
     withdrawn = market.open_dispute(buyer, market.order(buyer, busy_seller))

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, insert, select
 
-from ombuds.api.app import create_app
+from ombuds.bootstrap import create_app
 from ombuds.store.db import sync_url
 from ombuds.store.tables import outbox
 from ombuds.store.tables_notify import mail_messages, webhook_deliveries
@@ -52,9 +52,9 @@ def counts(url: str) -> dict[str, int]:
 def start_worker(url: str, tmp_path: Path, name: str, **env) -> subprocess.Popen:
     environment = {**os.environ, "OMBUDS_DATABASE_URL": url, "OMBUDS_CLOCK": "manual",
                    "OMBUDS_CLOCK_START": T0.isoformat(), **{f"OMBUDS_{k.upper()}": str(v) for k, v in env.items()}}
-    log = open(tmp_path / f"worker-{name}.log", "wb")
-    return subprocess.Popen([str(OMBUDS), "worker", "--interval", "0.05"], env=environment, cwd=tmp_path,
-                            stdout=log, stderr=subprocess.STDOUT)
+    with open(tmp_path / f"worker-{name}.log", "wb") as log:  # the worker holds its own copy
+        return subprocess.Popen([str(OMBUDS), "worker", "--interval", "0.05"], env=environment, cwd=tmp_path,
+                                stdout=log, stderr=subprocess.STDOUT)
 
 
 def stop(worker: subprocess.Popen) -> None:

@@ -85,7 +85,8 @@ def test_a_movement_that_nets_to_zero_writes_no_balance_row(database_url):
 
 def test_a_balance_read_is_the_running_balance_per_currency(database_url):
     asyncio.run(post_counting(database_url, [
-        payout_like(1), JournalEntry("test", (Posting("seller:7", 10, "EUR"), Posting("platform:goodwill", -10, "EUR")))]))
+        payout_like(1),
+        JournalEntry("test", (Posting("seller:7", 10, "EUR"), Posting("platform:goodwill", -10, "EUR")))]))
 
     async def balances():
         engine = make_engine(database_url)

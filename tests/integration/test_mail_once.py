@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from ombuds.adapters.smtp import SmtpServer
-from ombuds.api.app import build_ombuds
+from ombuds.bootstrap import build_ombuds
 from ombuds.services import mail
 from ombuds.services.delivery import DispatchConfig
 from ombuds.services.users import create_user

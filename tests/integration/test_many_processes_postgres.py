@@ -159,7 +159,8 @@ def test_two_servers_and_two_workers_apply_each_timer_once_and_send_each_event_o
         for kind in ("order.shipped", "order.completed", "order.closed"):
             assert happened[(kind, "order", o["id"])] == 1, (kind, o["id"])
     for d in disputes:
-        decided = happened[("dispute.accept", "dispute", d["id"])] + happened[("dispute.seller_silence", "dispute", d["id"])]
+        decided = (happened[("dispute.accept", "dispute", d["id"])]
+                   + happened[("dispute.seller_silence", "dispute", d["id"])])
         assert decided == 1 and happened[("dispute.closed", "dispute", d["id"])] == 1, d["id"]
     assert all(happened[("dispute.seller_silence", "dispute", d["id"])] == 1 for d in disputes[ACCEPTED:])
     timers = rows(url, "SELECT dispute_id, action, count(*) FROM timeline WHERE actor = 'system' "

@@ -16,7 +16,7 @@ def test_metrics_count_requests_by_route_template(market, client):
 def test_metrics_can_be_protected_by_a_bearer_token(sqlite_url):
     from fastapi.testclient import TestClient
 
-    from ombuds.api.app import create_app
+    from ombuds.bootstrap import create_app
     from tests.conftest import settings_for
 
     with TestClient(create_app(settings_for(sqlite_url, metrics_token="scrape-me"))) as client:

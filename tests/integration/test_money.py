@@ -24,7 +24,7 @@ from ombuds.adapters.payments import (
     RefundRequest,
     SimulatedProvider,
 )
-from ombuds.api.app import create_app
+from ombuds.bootstrap import create_app
 from ombuds.domain import ledger
 from ombuds.domain.business_days import is_business_day
 from ombuds.store.db import sync_url

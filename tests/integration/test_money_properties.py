@@ -23,9 +23,9 @@ plain SQL and these must hold:
 At the end the clock runs on until everything has settled (the arbitrator decides whatever
 is escalated), and then, for every line: its escrow is empty, it was paid out once (a
 closed order; none when refunds took all of it) or never (a cancelled one), and
-**payout + refunds taken from escrow = what was paid for it**. A refund after the payout (a dispute opened in the R6 window after
-completion) is taken from the seller's balance with the commission credited back (R30),
-not from escrow, so it is not part of that sum; every refund has settled exactly once.
+**payout + refunds taken from escrow = what was paid for it**. A refund after the payout (a
+dispute opened in the R6 window after completion) is taken from the seller's balance with the
+commission credited back (R30), not from escrow, so it is not part of that sum; every refund has settled exactly once.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from ombuds.api.app import build_ombuds
+from ombuds.bootstrap import build_ombuds
 from ombuds.domain import commands as c
 from ombuds.domain import engine
 from ombuds.domain.disputes import Actor, Reason, Resolution, ReturnCondition
@@ -393,7 +393,7 @@ async def check_the_end(app: Ombuds) -> None:
     paid_out = await escrow_moves(app, "payout")
     from_escrow = await escrow_moves(app, "refund_issued")
     wrong = {}
-    for line, (order_id, currency, state, total, paid, _) in lines.items():
+    for line, (order_id, _currency, state, _total, paid, _) in lines.items():
         assert state in ("closed", "cancelled"), f"order {order_id} ended {state}"
         assert funded.get(line, 0) == paid, f"line {line}: escrow funded {funded.get(line, 0)}, paid {paid}"
         assert escrow.get(line, 0) == 0, f"line {line} of {state} order {order_id} holds {escrow[line]}"
@@ -419,7 +419,7 @@ async def check_the_end(app: Ombuds) -> None:
                                         (SELECT COALESCE(SUM(p.amount), 0) FROM postings p
                                           WHERE p.account = 'refund:' || r.id)
                                    FROM refunds r""")
-    for refund_id, amount, destination, settled, in_flight in refunds:
+    for refund_id, _amount, destination, settled, in_flight in refunds:
         assert settled == 1 and in_flight == 0, f"refund {refund_id} ({destination}): settled {settled} " \
                                                 f"times, {in_flight} still in flight"
     # The dispute's own account of what it refunded agrees with the refunds recorded.
@@ -436,7 +436,7 @@ async def check_the_end(app: Ombuds) -> None:
         kind = account.split(":")[0] if not account.startswith("buyer:") else account.rsplit(":", 1)[1]
         totals[(kind, currency)] += int(amount)
     for currency in {cur for _, cur in totals}:
-        paid = sum(l[4] for l in lines.values() if l[1] == currency)
+        paid = sum(entry[4] for entry in lines.values() if entry[1] == currency)
         refunded = sum(r[1] for r in await rows(app, "SELECT id, amount FROM refunds WHERE currency = :c",
                                                  c=currency))
         buyer = totals[("payments", currency)] + totals[("balance", currency)]

@@ -29,7 +29,7 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from ombuds.api.app import build_ombuds
+from ombuds.bootstrap import build_ombuds
 from ombuds.domain import commands as c
 from ombuds.domain.disputes import Reason, Resolution
 from ombuds.domain.errors import Conflict

@@ -13,7 +13,7 @@ from babel.messages.extract import extract_from_dir
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from ombuds.api.app import create_app
+from ombuds.bootstrap import create_app
 from ombuds.emails.catalogue import translations
 from ombuds.services.dispatch import DispatchConfig, drain
 from ombuds.store.tables import outbox, users

@@ -162,7 +162,7 @@ def test_R36_R43_an_arbitrators_email_links_to_the_case_without_signing_anyone_i
                                                                                    tmp_path):
     from fastapi.testclient import TestClient
 
-    from ombuds.api.app import create_app
+    from ombuds.bootstrap import create_app
     from tests.conftest import MARKETPLACE_KEY, settings_for
     from tests.factories import Marketplace
     policy = tmp_path / "policy.toml"

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from ombuds.api.app import create_app
+from ombuds.bootstrap import create_app
 from ombuds.domain.evidence_guidance import Proof
 from ombuds.domain.policy import DEFAULT_POLICY, InvalidPolicy, policy_from_mapping
 from ombuds.store.tables_evidence import evidence_uploads
@@ -153,7 +153,8 @@ def test_R10_a_file_sent_at_once_by_the_page_waits_and_can_be_taken_back(client)
     signed_in(client, buyer)
     token = csrf(client, path)
     r = client.post(path + "/files", headers={"X-CSRF-Token": token},
-                    files=[("file", ("a.jpg", files.jpeg(21), "image/jpeg")), ("file", ("b.png", files.png(22), "image/png"))])
+                    files=[("file", ("a.jpg", files.jpeg(21), "image/jpeg")),
+                           ("file", ("b.png", files.png(22), "image/png"))])
     assert r.status_code == 200 and 'data-testid="waiting-files"' in r.text
     a, b = waiting_ids(r.text)
     # The form lists them whenever it is drawn; "remove" takes one back.

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from ombuds.adapters.clock import wall_now
-from ombuds.api.app import create_app
+from ombuds.bootstrap import create_app
 from ombuds.services import orders
 from ombuds.services.context import PLATFORM
 from ombuds.store import request_transaction

@@ -15,7 +15,7 @@ import asyncio
 import httpx
 import pytest
 
-from ombuds.api.app import create_app
+from ombuds.bootstrap import create_app
 from tests.conftest import MARKETPLACE_KEY, settings_for
 
 API = "/api/v1"
@@ -76,8 +76,9 @@ def test_R34_amend_against_accept_200_times_never_refunds_an_amount_the_seller_w
             outcomes = []
             for i in range(200):
                 order = (await post("/orders", {"buyer_id": buyer["id"], "seller_id": seller["id"], "currency": "USD",
-                                                "payment_method": "visa", "lines": [{"title": "Dress", "unit_price": 1850,
-                                                                                     "quantity": 1}]}, key)).json()
+                                                "payment_method": "visa",
+                                                "lines": [{"title": "Dress", "unit_price": 1850, "quantity": 1}]},
+                                    key)).json()
                 await post(f"/orders/{order['id']}/ship", {"carrier": "DHL", "tracking_number": f"R{i}"}, as_seller)
                 d = (await post("/disputes", {"order_id": order["id"], "line_id": order["lines"][0]["id"],
                                               "received": True, "reason": "missing_items", "amount": 500,

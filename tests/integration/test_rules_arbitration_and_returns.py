@@ -483,7 +483,7 @@ def test_R19_the_reshipped_parcel_is_a_new_order_with_its_own_protection_window(
     assert new["id"] != order["id"] and new["state"] == "shipped"
     assert (new["buyer_id"], new["seller_id"]) == (buyer.id, seller.id)
     assert new["shipment"]["tracking_number"] == "CN998877665CN"
-    assert [(l["title"], l["unit_price"], l["quantity"]) for l in new["lines"]] == [("Item 1", PRICE, 2)]
+    assert [(line["title"], line["unit_price"], line["quantity"]) for line in new["lines"]] == [("Item 1", PRICE, 2)]
     reshipped_at = at(closed["closed_at"])
     assert at(new["shipment"]["shipped_at"]) == reshipped_at
     assert at(new["protection"]["ends_at"]) == reshipped_at + timedelta(days=60)

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from ombuds.api.app import create_app
+from ombuds.bootstrap import create_app
 from ombuds.services.delivery import DispatchConfig
 from ombuds.services.dispatch import drain
 from ombuds.store.db import sync_url

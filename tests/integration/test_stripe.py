@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from ombuds.api.app import create_app
+from ombuds.bootstrap import create_app
 from ombuds.domain import ledger
 from ombuds.services.ledger_check import check_ledger
 from ombuds.store import tables as t
@@ -59,7 +59,8 @@ def stripe_order(market: Marketplace, buyer, seller, payment_ref: str, lines=((D
             "payment_ref": payment_ref,
             "lines": [{"title": f"Item {i + 1}", "unit_price": p, "quantity": q} for i, (p, q) in enumerate(lines)]}
     order = market.platform.post("/orders", body, expect=201)
-    return seller.post(f"/orders/{order['id']}/ship", {"carrier": "China Post", "tracking_number": f"LP{order['id']}CN"})
+    return seller.post(f"/orders/{order['id']}/ship",
+                       {"carrier": "China Post", "tracking_number": f"LP{order['id']}CN"})
 
 
 def connected_seller(market: Marketplace, account: str = "acct_1SellerTest"):
@@ -142,8 +143,9 @@ def test_R39_stripes_webhook_settles_a_refund_and_a_failure_reaches_the_operator
                                                   "status": "succeeded", "amount": DRESS})
     assert done["result"] == "settled"
     assert buyer.refunds(order_id=settled_order["id"])[0]["status"] == "settled"
-    failed = post_event(market, "charge.refund.updated", {"id": refs[failing_order["id"]], "object": "refund",
-                                                          "status": "failed", "failure_reason": "expired_or_canceled_card"})
+    failed = post_event(market, "charge.refund.updated", {
+        "id": refs[failing_order["id"]], "object": "refund", "status": "failed",
+        "failure_reason": "expired_or_canceled_card"})
     assert failed["result"] == "failed"
     [refund] = buyer.refunds(order_id=failing_order["id"])
     assert refund["status"] == "failed" and "expired_or_canceled_card" in refund["last_error"]
@@ -165,7 +167,7 @@ def test_R39_a_payout_is_a_transfer_to_the_sellers_connected_account_with_its_ke
     sent = sorted(captured.to("/v1/transfers"), key=lambda r: int(r["form"]["amount"]))
     assert [(r["form"]["destination"], r["form"]["amount"], r["form"]["currency"]) for r in sent] == [
         ("acct_1StarStore", "1300", "usd"), ("acct_1StarStore", str(DRESS), "usd")]
-    assert {r["headers"]["Idempotency-Key"] for r in sent} == {f"payout-line-{l['id']}" for l in order["lines"]}
+    assert {r["headers"]["Idempotency-Key"] for r in sent} == {f"payout-line-{line['id']}" for line in order["lines"]}
     assert all(r["form"]["source_transaction"] == "ch_3PaidByCard" for r in sent)
     rows = query(market, select(payout_transfers.c.provider_ref, payout_transfers.c.sent_at))
     assert all(ref.startswith("tr_") and at is not None for ref, at in rows)
@@ -312,7 +314,8 @@ def test_R39_staff_see_the_chargeback_beside_the_ombuds_dispute_on_the_order(mar
     d = market.escalated_dispute(buyer, seller, order)
     post_event(market, "charge.dispute.created", dispute_object("ch_3Beside", DRESS, dp="dp_1Beside"))
     client = market.client
-    for person, path, shown in ((arbitrator, f"/disputes/{d['id']}", True), (arbitrator, f"/orders/{order['id']}", True),
+    for person, path, shown in ((arbitrator, f"/disputes/{d['id']}", True),
+                                (arbitrator, f"/orders/{order['id']}", True),
                                 (buyer, f"/orders/{order['id']}", False)):
         client.cookies.clear()
         token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/signin").text).group(1)

@@ -20,7 +20,7 @@ from standardwebhooks import Webhook
 
 from ombuds.adapters.carrier_webhooks import sign_aftership
 from ombuds.adapters.clock import wall_now
-from ombuds.api.app import create_app
+from ombuds.bootstrap import create_app
 from tests.conftest import MARKETPLACE_KEY, T0, settings_for
 from tests.factories import Marketplace
 

@@ -216,7 +216,8 @@ def test_R24_a_complaint_after_the_dispute_window_answered_with_goodwill_shows_i
         (answered["goodwill"]["refund_id"], 500, "goodwill", None)]
     assert refunds[0]["expected_earliest"] and refunds[0]["expected_latest"]
     assert ledger_problems(market) == []
-    market.advance("30d")  # the provider settles it (15 business days at most); nobody acted on the answer, so it closes
+    # the provider settles it (15 business days at most); nobody acted on the answer, so it closes
+    market.advance("30d")
     assert buyer.refunds()[0]["status"] == "settled"
     assert buyer.get(f"/complaints/{complaint['id']}")["state"] == "closed"
     assert ledger_problems(market) == []

@@ -20,7 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
-from ombuds.api.app import build_ombuds, create_app
+from ombuds.bootstrap import build_ombuds, create_app
 from ombuds.services.dispatch import DispatchConfig
 from ombuds.store.notify import Wakeups, listener_dsn
 from ombuds.worker import Loops, run_forever

@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from ombuds.adapters.language import LanguageChecker, get_checker
+from ombuds.adapters.language import LanguageChecker, LazyLanguageChecker
 from ombuds.domain.errors import DomainError
 
 OK = None  # the text is accepted
@@ -74,7 +74,7 @@ TABLE: list[tuple[str, str | None]] = [
 
 @pytest.fixture(scope="module")
 def checker() -> LanguageChecker:
-    return get_checker()
+    return LanguageChecker()
 
 
 @pytest.mark.parametrize(("text", "expected"), TABLE, ids=[t[:40] for t, _ in TABLE])
@@ -138,12 +138,20 @@ def test_detect_names_the_language_or_none(checker: LanguageChecker, text: str, 
     assert checker.detect(text) == expected
 
 
-def test_the_checker_is_built_once_per_process_even_from_many_threads():
+def test_the_checker_is_built_once_per_context_even_from_many_threads():
+    built: list[LanguageChecker] = []
+
+    def build() -> LanguageChecker:
+        built.append(LanguageChecker())
+        return built[-1]
+
+    lazy = LazyLanguageChecker(build)
     seen: list[LanguageChecker] = []
-    threads = [threading.Thread(target=lambda: seen.append(get_checker())) for _ in range(8)]
+    threads = [threading.Thread(target=lambda: seen.append(lazy.get())) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert len({id(c) for c in seen}) == 1
-    assert seen[0] is get_checker()
+    assert seen[0] is lazy.get()
+    assert len(built) == 1

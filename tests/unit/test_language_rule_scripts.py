@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from ombuds.adapters.language import LanguageChecker, get_checker
+from ombuds.adapters.language import LanguageChecker
 from ombuds.domain.errors import DomainError
 
 # (language, script, a sentence, the same claim with digits in it)
@@ -75,7 +75,7 @@ ENGLISH = list(variants("The parcel arrived but one dress is missing.",
 
 @pytest.fixture(scope="module")
 def checker() -> LanguageChecker:
-    return get_checker()
+    return LanguageChecker()
 
 
 def test_the_table_covers_every_script():

@@ -20,7 +20,7 @@ def _rows(table: str) -> list[list[str]]:
 def test_the_transitions_table_has_one_row_per_transition():
     rows = _rows(lifecycle_doc.transitions_table())
     assert len(rows) == len(TRANSITIONS)
-    for row, t in zip(rows, TRANSITIONS):
+    for row, t in zip(rows, TRANSITIONS, strict=True):
         assert row[:2] == [f"`{t.state.value}`", f"`{t.action.value}`"]
         assert row[3] == f"`{t.to.value}`" and row[4] == t.rule
 
@@ -28,7 +28,7 @@ def test_the_transitions_table_has_one_row_per_transition():
 def test_the_timers_table_has_one_row_per_timer():
     rows = _rows(lifecycle_doc.timers_table())
     assert len(rows) == len(TIMERS)
-    for row, timer in zip(rows, TIMERS):
+    for row, timer in zip(rows, TIMERS, strict=True):
         assert row[:2] == [f"`{timer.state.value}`", f"`{timer.deadline}`"]
         assert row[3].startswith(f"`{timer.action.value}` → ")
 

@@ -25,12 +25,14 @@ setting the run aside would set the words aside with the digit. Short runs of wo
 The detector is lingua in low-accuracy mode (trigram models only) over a short list of
 languages: the common Latin-script ones, Russian, Ukrainian and Kazakh (so that a refusal
 names Kazakh as Kazakh, not as its nearest neighbour; adding Bulgarian or Serbian too makes
-short Russian lines look Bulgarian), Arabic and Persian, Hindi and Chinese. Measured here, about 15 MB of memory and under 0.2 s to build for eleven
-languages, against ~290 MB and 3.4 s for the same eleven in high-accuracy mode; with Babel's language names
-and the function-word lists the whole checker adds about 25–30 MB to a server process.
+short Russian lines look Bulgarian), Arabic and Persian, Hindi and Chinese. Measured here,
+about 15 MB of memory and under 0.2 s to build for eleven languages, against ~290 MB and 3.4 s
+for the same eleven in high-accuracy mode; with Babel's language names and the function-word
+lists the whole checker adds about 25–30 MB to a server process.
 The script check and the function words are what make short lines reliable, so the
-trade costs nothing that matters here. It is built once per process, on first use, under
-a lock.
+trade costs nothing that matters here. It is built on first use, under a lock, by the
+:class:`LazyLanguageChecker` the application's context holds; lingua keeps the models it
+loaded, so a second checker in the same process builds in milliseconds.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import re
 import threading
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from babel import Locale
@@ -148,7 +151,7 @@ def _function_words(languages: tuple[str, ...]) -> dict[str, frozenset[str]]:
 
 
 class LanguageChecker:
-    """Built once per process by :func:`get_checker`; safe to share between threads."""
+    """Built on first use by :class:`LazyLanguageChecker`; safe to share between threads."""
 
     def __init__(self, languages: tuple[str, ...] = DETECTOR_LANGUAGES):
         from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
@@ -176,7 +179,7 @@ class LanguageChecker:
         words = _words(text)
         if not words:
             return None
-        letters = Counter()
+        letters: Counter[str] = Counter()
         for w in words:
             letters[w.script] += len(w.text)
         script = letters.most_common(1)[0][0]
@@ -185,8 +188,9 @@ class LanguageChecker:
 
     # How ------------------------------------------------------------------------------
 
-    def _foreign(self, text: str, allowed: tuple[str, ...]) -> tuple[str, bool] | None:
-        """(the foreign language found, whether only part of the text is in it), or None."""
+    def _foreign(self, text: str, allowed: tuple[str, ...]) -> tuple[str | None, bool] | None:
+        """(the foreign language found, None if its script names none; whether only part of the
+        text is in it), or None when the text is in an allowed language."""
         words = _words(text)
         allowed_scripts = set().union(*(scripts_of(code) for code in allowed))
         foreign = [w for w in words if w.script not in allowed_scripts
@@ -194,7 +198,7 @@ class LanguageChecker:
         in_allowed_script = [w for w in words if w.script in allowed_scripts]
         at_home = [w for w in in_allowed_script if len(w.text) >= 2]
         if foreign:  # 1. the script check
-            letters = Counter()
+            letters: Counter[str] = Counter()
             for w in foreign:
                 letters[w.script] += len(w.text)
             script = letters.most_common(1)[0][0]
@@ -286,15 +290,19 @@ def refusal_message(found: str | None, allowed: tuple[str, ...] | list[str], *,
             f"please write it in {allowed_words} (a translator can help).")
 
 
-_checker: LanguageChecker | None = None
-_lock = threading.Lock()
+class LazyLanguageChecker:
+    """One :class:`LanguageChecker`, built on first use under a lock and kept: lingua's models
+    load once, and not at all by a process that checks no text. Each ``Ombuds`` context holds
+    one (``services/context.py``); the app's lifespan builds it before the first request."""
 
+    def __init__(self, build: Callable[[], LanguageChecker] = LanguageChecker) -> None:
+        self._build = build
+        self._checker: LanguageChecker | None = None
+        self._lock = threading.Lock()
 
-def get_checker() -> LanguageChecker:
-    """The process-wide checker, built on first use (lingua's models load once)."""
-    global _checker
-    if _checker is None:
-        with _lock:
-            if _checker is None:
-                _checker = LanguageChecker()
-    return _checker
+    def get(self) -> LanguageChecker:
+        if self._checker is None:
+            with self._lock:
+                if self._checker is None:
+                    self._checker = self._build()
+        return self._checker

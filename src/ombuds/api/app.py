@@ -1,20 +1,20 @@
-"""The ASGI application: API routers, error handlers, and (optionally) the in-process loop."""
+"""The HTTP API's part of the ASGI app: routers, error handlers, middleware, /metrics.
+
+The app is put together by :mod:`ombuds.bootstrap`, which builds the ``Ombuds`` context,
+the lifespan (the in-process loop) and the pages, and hands them in here.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from ombuds import __version__, web, worker
+from ombuds import __version__
 from ombuds.adapters import metrics
-from ombuds.adapters.clock import WallClock, wall_now
-from ombuds.adapters.language import get_checker
 from ombuds.adapters.metrics import MetricsMiddleware
-from ombuds.adapters.payments import SimulatedProvider
 from ombuds.api import (
     errors,
     routes_case_file,
@@ -36,41 +36,16 @@ from ombuds.api.responses import FastJSONResponse as ORJSONResponse
 from ombuds.api.versions import VersionTags
 from ombuds.services.context import Ombuds
 from ombuds.settings import Settings
-from ombuds.store.clock_store import ManualClock, RequestInstant
-from ombuds.store.db import make_engine
-from ombuds.store.request_transaction import RequestScopedEngine
+from ombuds.store.clock_store import RequestInstant
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+InstallPages = Callable[[FastAPI, Settings], None]
 
 
-def build_ombuds(settings: Settings) -> Ombuds:
-    # R35: inside a request sent with an Idempotency-Key, every connection is a view of that
-    # request's one transaction (store/request_transaction.py); elsewhere the plain engine.
-    engine = RequestScopedEngine(make_engine(settings.database_url, pool_size=settings.pool_size))
-    clock = ManualClock(engine, settings.clock_start, wall=wall_now) if settings.clock == "manual" else WallClock()
-    return Ombuds(engine=engine, clock=clock, policy=settings.load_policy(),
-                  payments=payment_provider(settings))
-
-
-def payment_provider(settings: Settings):
-    """R39: the simulator (default) or Stripe Connect, by setting."""
-    if settings.payment_provider == "stripe":
-        from ombuds.adapters.stripe_payments import StripeProvider
-        return StripeProvider(settings.stripe_api_key, api_base=settings.stripe_api_base)
-    return SimulatedProvider()
-
-
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()
-    ombuds = build_ombuds(settings)
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await asyncio.to_thread(get_checker)  # R9's detector, built once, before the first request
-        try:
-            async with worker.in_background(ombuds, worker.for_serve(settings)):  # every loop: worker.py
-                yield
-        finally:
-            await ombuds.engine.dispose()
-
+def create_api(ombuds: Ombuds, settings: Settings, *, lifespan: Lifespan | None = None,
+               install_pages: InstallPages | None = None) -> FastAPI:
+    """The app serving the API for ``ombuds``; ``install_pages`` adds the pages after the API's
+    routers and before the API's own ``/``, so that the pages' ``/`` wins."""
     app = FastAPI(title="Ombuds", version=__version__, lifespan=lifespan,
                   default_response_class=ORJSONResponse,
                   description="Buyer protection and dispute resolution for online marketplaces.")
@@ -80,10 +55,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.document_errors(app)
     for routes in (routes_orders, routes_disputes, routes_money, routes_system,
                    routes_notifications, routes_trust, routes_sign_in,
-                   routes_tracking, routes_case_file, routes_dashboard, routes_stripe, routes_protection):  # notifications: webhooks API, /mailbox
+                   routes_tracking, routes_case_file, routes_dashboard, routes_stripe,
+                   routes_protection):  # notifications: webhooks API, /mailbox
         app.include_router(routes.router)
     routes_evidence.install(app, settings)
-    web.install(app, settings)  # the pages, /assets, sessions, and its own "/"
+    if install_pages is not None:
+        install_pages(app, settings)  # the pages, /assets, sessions, and their own "/"
     if settings.clock == "manual":
         app.include_router(routes_system.clock_router())
     app.add_middleware(VersionTags)  # inside the idempotency record: a replay carries the ETag
@@ -107,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return RedirectResponse("/docs")
 
     @app.get("/healthz", include_in_schema=False)
-    async def health() -> dict:
+    async def health() -> dict[str, bool]:
         return {"ok": True}
 
     return app

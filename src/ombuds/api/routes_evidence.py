@@ -10,7 +10,6 @@ from pydantic import Field
 from starlette.datastructures import UploadFile
 
 from ombuds.adapters.http_files import BodyTooLarge, bounded, evidence_response
-from ombuds.adapters.language import get_checker
 from ombuds.adapters.storage import EvidenceStore, store_from_settings
 from ombuds.api.auth import app_state, get_caller
 from ombuds.api.schemas import Body, OptionalText, PathId, QueryId
@@ -56,7 +55,7 @@ async def language_check(body: LanguageCheckBody, caller: CallerDep, app: AppDep
     """Is this text in an allowed language (R9)? The same check opening, proposing and
     arguing apply; ``message`` says what to do when it is not."""
     allowed = tuple(app.policy.allowed_languages)
-    checker = await to_thread.run_sync(get_checker)
+    checker = await to_thread.run_sync(app.language_checker)
     try:
         await to_thread.run_sync(
             lambda: checker.check(body.text, allowed=allowed, field=body.field or "text"))

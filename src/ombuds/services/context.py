@@ -1,4 +1,5 @@
-"""What every use case needs: the database, the clock and the policy in force."""
+"""What every use case needs: the database, the clock, the policy in force, the payment provider
+and the language checker (R9). ``ombuds.bootstrap`` builds it for every entry point."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ombuds.adapters.clock import Clock
+from ombuds.adapters.language import LanguageChecker, LazyLanguageChecker
 from ombuds.adapters.payments import PaymentProvider
 from ombuds.domain.disputes import Actor
 from ombuds.domain.policy import Policy
@@ -46,6 +48,8 @@ class Ombuds:
     clock: Clock
     policy: Policy
     payments: PaymentProvider
+    # R9's checker, built on first use (lingua's models are big; a process may never need them).
+    languages: LazyLanguageChecker = field(default_factory=LazyLanguageChecker)
     # token hash → caller; a user's id and role never change, so this cannot go stale.
     known_tokens: dict[str, Caller] = field(default_factory=dict)
 
@@ -54,3 +58,7 @@ class Ombuds:
 
     async def now(self) -> datetime:
         return await self.clock.now()
+
+    def language_checker(self) -> LanguageChecker:
+        """R9's checker: built by the first caller (call it off the event loop), then shared."""
+        return self.languages.get()

@@ -6,7 +6,6 @@ sweeper may lag behind the clock); if one fired, the person gets 409 naming the 
 
 from __future__ import annotations
 
-from ombuds.adapters.language import get_checker
 from ombuds.domain import commands as c
 from ombuds.domain import engine, lifecycle
 from ombuds.domain.disputes import Actor, Dispute
@@ -33,7 +32,7 @@ async def open_dispute(app: Ombuds, *, caller: Caller, cmd: c.OpenDispute) -> Di
 def check_language(app: Ombuds, text: str | None, field: str) -> None:
     """R9: dispute texts must be in an allowed language (checked before any database work)."""
     if written(text):  # a text of blanks is in no language: the rule asking for a text answers it
-        get_checker().check(text, allowed=tuple(app.policy.allowed_languages), field=field)
+        app.language_checker().check(text, allowed=tuple(app.policy.allowed_languages), field=field)
 
 
 # Which field of a command carries words the other party and the arbitrator must read.

@@ -24,10 +24,7 @@ def async_url(url: str) -> str:
 def sync_url(url: str) -> str:
     """The same database through a synchronous driver (migrations, tooling)."""
     u = make_url(url)
-    if u.get_backend_name() == "sqlite":
-        u = u.set(drivername="sqlite")
-    else:
-        u = u.set(drivername="postgresql+psycopg")
+    u = u.set(drivername="sqlite" if u.get_backend_name() == "sqlite" else "postgresql+psycopg")
     return u.render_as_string(hide_password=False)
 
 

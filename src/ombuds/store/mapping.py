@@ -25,7 +25,8 @@ ORDER_FIELDS = ("buyer_id", "seller_id", "currency", "payment_method", "external
 
 DISPUTE_FIELDS = ("order_id", "line_id", "buyer_id", "seller_id", "currency", "unit_price", "quantity",
                   "received", "description", "opened_at", "refund_to", "state_entered_at", "deadline",
-                  "deadline_at", "reminder_at", "reminded_deadline_at", "first_seller_response_at", "proposal_rejected", "agreed_amount",
+                  "deadline_at", "reminder_at", "reminded_deadline_at", "first_seller_response_at",
+                  "proposal_rejected", "agreed_amount",
                   "escalated_at", "review_target_passed", "review_limit_passed", "appeals_used",
                   "return_carrier", "return_tracking", "return_shipped_at", "return_delivered_at",
                   "reship_carrier", "reship_tracking", "refunded_amount", "closed_at")
@@ -49,8 +50,8 @@ def order_to_row(o: Order) -> dict[str, Any]:
 def row_to_order(row, lines) -> Order:
     m = row._mapping
     return Order(id=m["id"], state=OrderState(m["state"]), version=m["version"],
-                 lines=[OrderLine(id=l.id, position=l.position, title=l.title,
-                                  unit_price=l.unit_price, quantity=l.quantity) for l in lines],
+                 lines=[OrderLine(id=line.id, position=line.position, title=line.title,
+                                  unit_price=line.unit_price, quantity=line.quantity) for line in lines],
                  **{f: m[f] for f in ORDER_FIELDS})
 
 

@@ -101,7 +101,7 @@ class Wakeups:
                 delay = min(delay * 2, self._reconnect_max)
                 continue
             lost = asyncio.Event()
-            conn.add_termination_listener(lambda _conn: lost.set())
+            conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
             try:
                 await conn.add_listener(CHANNEL, self._on_notify)
                 self.statements += 1

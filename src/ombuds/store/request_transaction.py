@@ -25,7 +25,7 @@ engine, untouched.
 from __future__ import annotations
 
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
@@ -90,6 +90,12 @@ class RequestScopedEngine:
         if held is None or held.engine is not self.engine:
             return self.engine.connect()
         return _Connect(RequestConnection(held))
+
+
+def request_scoped(engine: AsyncEngine) -> AsyncEngine:
+    """``engine`` as the services use it: a :class:`RequestScopedEngine`, which answers what they
+    ask of an ``AsyncEngine`` (``connect``, and the rest through ``__getattr__``)."""
+    return cast(AsyncEngine, RequestScopedEngine(engine))
 
 
 class _Connect:
@@ -172,7 +178,7 @@ class RequestConnection:
 
     async def commit(self) -> None:
         if self._shared is not None:
-            if self.in_transaction():
+            if self._savepoint is not None and self._savepoint.is_active:  # in_transaction()
                 await self._savepoint.commit()
             self._savepoint = None
         elif self._own is not None:
@@ -180,7 +186,7 @@ class RequestConnection:
 
     async def rollback(self) -> None:
         if self._shared is not None:
-            if self.in_transaction():
+            if self._savepoint is not None and self._savepoint.is_active:  # in_transaction()
                 await self._savepoint.rollback()
             self._savepoint = None
         elif self._own is not None:

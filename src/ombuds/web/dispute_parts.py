@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from anyio import to_thread
 
-from ombuds.adapters import language
 from ombuds.domain import evidence as evidence_rules
 from ombuds.domain.errors import DomainError
 from ombuds.domain.text import written
@@ -21,7 +20,7 @@ async def check_language(page: Page, text: str, field: str) -> str | None:
     if not written(text):  # nothing that shows: the form says a text is needed, not which language
         return None
     allowed = tuple(page.app.policy.allowed_languages)
-    checker = await to_thread.run_sync(language.get_checker)
+    checker = await to_thread.run_sync(page.app.language_checker)
     try:
         await to_thread.run_sync(lambda: checker.check(text, allowed=allowed, field=field))
     except DomainError as refused:

@@ -63,7 +63,7 @@ class Site:
 
     def set_password(self, user_id: int, password: str = PASSWORD) -> None:
         """What an operator does for a user registered over the API (``ombuds.web.accounts``)."""
-        from ombuds.api.app import build_ombuds
+        from ombuds.bootstrap import build_ombuds
         from ombuds.services.accounts import set_password
         from ombuds.settings import Settings
 

@@ -140,10 +140,12 @@ def axe_violations(page) -> list[str]:
 
 SIDEWAYS = """() => {
   const width = document.documentElement.clientWidth, out = [];
-  if (document.documentElement.scrollWidth > width + 1) out.push('the page is ' + document.documentElement.scrollWidth + 'px wide');
+  if (document.documentElement.scrollWidth > width + 1)
+    out.push('the page is ' + document.documentElement.scrollWidth + 'px wide');
   for (const el of document.querySelectorAll('body *')) {
     const style = getComputedStyle(el);
-    if (style.display === 'none' || style.visibility === 'hidden' || style.clip === 'rect(0px, 0px, 0px, 0px)') continue;
+    if (style.display === 'none' || style.visibility === 'hidden'
+        || style.clip === 'rect(0px, 0px, 0px, 0px)') continue;
     if (['auto', 'scroll'].includes(style.overflowX) && el.scrollWidth > el.clientWidth + 1)
       out.push('scrolls sideways: ' + el.tagName.toLowerCase() + '.' + el.className);
     const box = el.getBoundingClientRect();

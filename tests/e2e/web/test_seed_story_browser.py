@@ -186,7 +186,8 @@ def test_the_seed_story_in_the_browser(site):
             if mailbox.locator("tbody tr", has_text="dispute.seller_silence").filter(has_text=who).count():
                 break
             mailbox.wait_for_timeout(500)
-        expect(mailbox.locator("tbody tr", has_text="dispute.seller_silence").filter(has_text=who).first).to_be_visible()
+        silence = mailbox.locator("tbody tr", has_text="dispute.seller_silence")
+        expect(silence.filter(has_text=who).first).to_be_visible()
     mailbox.context.close()
 
     # She confirms receipt: the seller is paid for the other dress and the case, not the
