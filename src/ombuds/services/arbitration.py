@@ -58,7 +58,7 @@ async def case_file(app: Ombuds, *, caller: Caller, dispute_id: int
     now = await app.now()
     async with app.uow() as uow:
         d = await load_visible(uow.repo, dispute_id, caller)
-    timeline = await queries.timeline(app, d.id)
+    timeline = await queries.timeline(app, dispute_id)
     async with app.engine.connect() as conn:
         risk = await buyer_risk.risk_of(conn, d.buyer_id, now, app.policy)
     rating = await sellers.seller_rating(app, caller=caller, seller_id=d.seller_id)

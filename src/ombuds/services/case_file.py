@@ -46,15 +46,15 @@ async def gather(app: Ombuds, store: EvidenceStore | None, *, caller: Caller, di
     async with app.uow() as uow:
         d = await load_visible(uow.repo, dispute_id, caller)
     order = await orders.get_order(app, caller=caller, order_id=d.order_id)
-    timeline = await queries.timeline(app, d.id)
+    timeline = await queries.timeline(app, dispute_id)
     view = dispute_view(d, caller, app.policy, now, timeline)
     people = await people_of(app.engine, [d.buyer_id, d.seller_id])
     messages = await conversations.order_messages_of(app, caller=caller, order_id=d.order_id, after_id=None,
                                                      limit=1000)
-    files = (await evidence.list_evidence(app, caller=caller, dispute_id=d.id))["items"]
+    files = (await evidence.list_evidence(app, caller=caller, dispute_id=dispute_id))["items"]
     refunds = [r for r in await queries.list_refunds(app, caller, order_id=d.order_id)
                if r["dispute_id"] == d.id]
-    notes = await conversations.notes_of(app, caller=caller, dispute_id=d.id) if caller.is_staff else None
+    notes = await conversations.notes_of(app, caller=caller, dispute_id=dispute_id) if caller.is_staff else None
     case = CaseFile(reader=caller, made_at=now, dispute=view, order=order, line_id=d.line_id, people=people,
                     messages=messages, evidence=files,
                     tracks=await tracking.tracks(app, order_id=d.order_id, dispute_id=d.id),

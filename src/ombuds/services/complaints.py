@@ -47,10 +47,10 @@ async def file_complaint(app: Ombuds, *, caller: Caller, order_id: int, line_id:
         if not (caller.user_id == order.buyer_id or caller.is_platform):
             raise Forbidden("not_your_action", "Only the order's buyer can file a complaint.")
         line_disputes = {d.line_id: d.state is not DisputeState.closed
-                         for d in await uow.repo.disputes_of_order(order.id)}
+                         for d in await uow.repo.disputes_of_order(order_id)}
         rules.may_complain(order, line_id, line_disputes, now=now, policy=app.policy)
-        await repo.lock_order(uow.conn, order.id)  # one open complaint per order, even when two arrive at once
-        open_one = await repo.open_complaint_of(uow.conn, order.id)
+        await repo.lock_order(uow.conn, order_id)  # one open complaint per order, even when two arrive at once
+        open_one = await repo.open_complaint_of(uow.conn, order_id)
         if open_one is not None:
             raise Conflict("complaint_already_open", "This order already has an open complaint; the "
                            "platform will answer it.", "order_id", complaint_id=open_one)
@@ -169,10 +169,10 @@ async def get_complaint(app: Ombuds, *, caller: Caller, complaint_id: int) -> tu
             raise NotFound("complaint")
         actor_for(c, caller)
         await _prepare(conn, c)
-        timeline = [timeline_item(e) for e in await repo.complaint_timeline_of(conn, c.id)]
+        timeline = [timeline_item(e) for e in await repo.complaint_timeline_of(conn, complaint_id)]
         penalty = None
         if caller.is_staff:
-            p = await repo.penalty_of_complaint(conn, c.id)
+            p = await repo.penalty_of_complaint(conn, complaint_id)
             if p is not None:
                 penalty = {"id": p.id, "kind": p.kind, "reason": p.reason, "at": p.created_at.isoformat()}
     return c, Extras(penalty, timeline)
