@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from ombuds.domain.errors import DomainError
 from ombuds.services.context import Ombuds
 from ombuds.services.sweeper import sweep
-from ombuds.store.clock_store import ManualClock
 
 _UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds", "w": "weeks"}
 
@@ -28,7 +27,7 @@ def parse_duration(text: str) -> timedelta:
 
 
 async def advance(app: Ombuds, delta: timedelta) -> tuple[datetime, int]:
-    if not isinstance(app.clock, ManualClock):  # the one clock with ``manual`` set
+    if not app.clock.manual:
         raise DomainError("clock_not_manual", "Only a manual clock can be advanced.", None)
     if delta < timedelta(0):
         raise DomainError("invalid_duration", "Time only moves forward.", "duration")

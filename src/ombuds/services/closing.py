@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from ombuds.domain.disputes import Dispute, Outcome
 from ombuds.domain.events import DisputeClosed
@@ -67,20 +68,29 @@ async def settle(repo: Repository, closings: Sequence[Closing], policy: Policy) 
     statements (:func:`money.issue_refunds`, :func:`money.pay_out_many`)."""
     await money.issue_refunds(repo, [r for c in closings for d in c.disputes
                                      for r in money.dispute_refunds(c.order, d)], policy)
-    await money.pay_out_many(repo, [(c.order, max(d.closed_at for d in c.disputes)) for c in closings], policy)
+    await money.pay_out_many(repo, [(c.order, _last_closed(c)) for c in closings], policy)
     for closing in closings:
         for d in closing.disputes:
             if d.outcome is Outcome.replaced:
                 await _ship_replacement(repo, closing.order, d, policy)
 
 
+def _last_closed(c: Closing) -> datetime:
+    """When the last of the order's disputes in this change closed."""
+    closed = [d.closed_at for d in c.disputes]
+    assert None not in closed, "a dispute that closed has the moment it closed"
+    return max(at for at in closed if at is not None)
+
+
 async def _ship_replacement(repo: Repository, order: Order, d: Dispute, policy: Policy) -> None:
     """R19: the reshipped parcel is an order of its own, with its own protection window."""
+    closed_at, carrier, tracking_number = d.closed_at, d.reship_carrier, d.reship_tracking
+    assert closed_at is not None and carrier is not None and tracking_number is not None, \
+        "a dispute closed by a reship names its parcel and when it closed"
     line = order.line(d.line_id)
     replacement = Order(id=None, buyer_id=order.buyer_id, seller_id=order.seller_id,
-                        currency=order.currency, payment_method=order.payment_method, created_at=d.closed_at,
+                        currency=order.currency, payment_method=order.payment_method, created_at=closed_at,
                         lines=[OrderLine(None, 1, line.title, line.unit_price, d.quantity)],
                         external_ref=order.external_ref, replacement_for_line_id=line.id)
-    replacement.ship(carrier=d.reship_carrier, tracking_number=d.reship_tracking, now=d.closed_at,
-                     policy=policy)
+    replacement.ship(carrier=carrier, tracking_number=tracking_number, now=closed_at, policy=policy)
     await repo.add_order(replacement)

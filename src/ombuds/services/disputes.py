@@ -6,6 +6,8 @@ sweeper may lag behind the clock); if one fired, the person gets 409 naming the 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from ombuds.domain import commands as c
 from ombuds.domain import engine, lifecycle
 from ombuds.domain.disputes import Actor, Dispute
@@ -31,7 +33,7 @@ async def open_dispute(app: Ombuds, *, caller: Caller, cmd: c.OpenDispute) -> Di
 
 def check_language(app: Ombuds, text: str | None, field: str) -> None:
     """R9: dispute texts must be in an allowed language (checked before any database work)."""
-    if written(text):  # a text of blanks is in no language: the rule asking for a text answers it
+    if text is not None and written(text):  # a text of blanks is in no language: the rule asking for a text answers it
         app.language_checker().check(text, allowed=tuple(app.policy.allowed_languages), field=field)
 
 
@@ -41,8 +43,8 @@ _TEXT_FIELDS = {c.Propose: "message", c.Say: "message", c.ConfirmReturn: "messag
 
 async def _open_dispute(app: Ombuds, caller: Caller, cmd: c.OpenDispute) -> Dispute:
     check_language(app, cmd.description, "description")
-    now = await app.now()
     async with app.uow() as uow:
+        now = await app.now()  # a manual clock is read in this unit of work
         found = await uow.repo.get_order_and_disputes(cmd.order_id)
         if found is None or not order_visible(found[0], caller):
             raise NotFound("order")
@@ -65,7 +67,7 @@ def actor_for(d: Dispute, caller: Caller) -> Actor:
         return Actor.platform
     if caller.role == "arbitrator":
         return Actor.arbitrator
-    party = d.party(caller.user_id)
+    party = None if caller.user_id is None else d.party(caller.user_id)
     if party is None:
         raise NotFound("dispute")
     return party
@@ -89,8 +91,8 @@ async def act(app: Ombuds, *, caller: Caller, dispute_id: int, action: Action,
     field = _TEXT_FIELDS.get(type(cmd))
     if field:
         check_language(app, getattr(cmd, field), field)
-    now = await app.now()
     async with app.uow() as uow:
+        now = await app.now()  # a manual clock is read in this unit of work
         d = await load_visible(uow.repo, dispute_id, caller)
         actor = actor_for(d, caller)
         engine.check_may_ever(action, actor)  # 403 before any deadline or state (409)
@@ -103,6 +105,7 @@ async def act(app: Ombuds, *, caller: Caller, dispute_id: int, action: Action,
         if d.state is not state:  # a deadline moved the dispute on: the person's action is late
             await _save(uow.repo, d, now, app.policy)
             await uow.commit()
+            assert passed_at is not None, "only a deadline moves a dispute on before a person acts"
             raise lifecycle.passed_deadline_error(d, fired, passed_at)
         engine.act(d, action, actor, caller.user_id, cmd, now=now, policy=app.policy)
         await _save(uow.repo, d, now, app.policy)
@@ -110,7 +113,7 @@ async def act(app: Ombuds, *, caller: Caller, dispute_id: int, action: Action,
     return d
 
 
-async def _save(repo: Repository, d: Dispute, now, policy: Policy) -> None:
+async def _save(repo: Repository, d: Dispute, now: datetime, policy: Policy) -> None:
     closed = closing.closed_in([d])
     await repo.save_dispute(d, now)
     await closing.settle(repo, await closing.lock_orders_of(repo, closed), policy)

@@ -8,20 +8,19 @@ written together. Requests are seen by the order's parties and staff, like the o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-
-from sqlalchemy import and_, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from ombuds.domain import protection_requests as rules
 from ombuds.domain.errors import Conflict, DomainError, Forbidden, NotFound, VersionMismatch
 from ombuds.domain.orders import Order, OrderState
+from ombuds.domain.policy import Policy
 from ombuds.domain.protection_requests import ProtectionRequest, RequestState
 from ombuds.domain.text import written
 from ombuds.services.context import Caller, Ombuds
 from ombuds.services.orders import catch_up, keeping_timers, load_visible, retry_if_order_moved
-from ombuds.store import tables as t
-from ombuds.store.tables_protection import protection_requests as pr
+from ombuds.store import protection_store
+from ombuds.store.uow import UnitOfWork
 
 
 def _require(caller: Caller, order: Order, party: str, doing: str) -> None:
@@ -30,23 +29,9 @@ def _require(caller: Caller, order: Order, party: str, doing: str) -> None:
         raise Forbidden("not_your_action", f"Only the order's {party} can {doing}.")
 
 
-def _from_row(r) -> ProtectionRequest:
-    return ProtectionRequest(id=r.id, order_id=r.order_id, buyer_id=r.buyer_id, seller_id=r.seller_id,
-                             reason=r.reason, days_wanted=r.days_wanted, state=RequestState(r.state),
-                             granted_days=r.granted_days, answer=r.answer, created_at=r.created_at,
-                             answered_at=r.answered_at)
-
-
-async def _open_request(conn, order_id: int) -> ProtectionRequest | None:
-    row = (await conn.execute(select(pr).where(pr.c.order_id == order_id, pr.c.state == "open"))).first()
-    return row and _from_row(row)
-
-
-async def _events(conn, request: ProtectionRequest, now: datetime) -> None:
+async def _events(uow: UnitOfWork, request: ProtectionRequest, now: datetime) -> None:
     if request.new_events:
-        await conn.execute(insert(t.outbox), [
-            {"type": e.type, "aggregate": e.aggregate, "aggregate_id": e.aggregate_id, "payload": e.data,
-             "created_at": e.at or now} for e in request.new_events])
+        await protection_store.add_events(uow.conn, request.new_events, now)
         request.new_events.clear()
 
 
@@ -63,17 +48,14 @@ async def ask(app: Ombuds, *, caller: Caller, order_id: int, reason: str, days_w
                                   version=order.version, state=order.state.value)
         async with keeping_timers(uow, await catch_up(uow.repo, order, now, app.policy)):
             request = rules.ask(order, reason=reason, days_wanted=days_wanted,
-                                open_request=await _open_request(uow.conn, order.id), now=now, policy=app.policy)
-        try:
-            request.id = (await uow.conn.execute(insert(pr).values(
-                order_id=request.order_id, buyer_id=request.buyer_id, seller_id=request.seller_id,
-                reason=request.reason, days_wanted=request.days_wanted, state=request.state.value,
-                created_at=now).returning(pr.c.id))).scalar_one()
-        except IntegrityError:  # another request won the race for "one open at a time"
+                                open_request=await protection_store.open_request(uow.conn, order_id),
+                                now=now, policy=app.policy)
+        request.id = await protection_store.add_request(uow.conn, request, now)
+        if request.id is None:  # another request won the race for "one open at a time"
             raise Conflict("request_already_open", "You already asked for more protection on this order; "
-                           "wait for the seller's answer.", None) from None
+                           "wait for the seller's answer.", None)
         rules.announce(request, order, now)
-        await _events(uow.conn, request, now)
+        await _events(uow, request, now)
         await uow.commit()
     return view(request, order, now, app.policy)
 
@@ -94,24 +76,20 @@ async def decline(app: Ombuds, *, caller: Caller, order_id: int, request_id: int
                          lambda r, o, now: r.decline(o, answer=answer, now=now))
 
 
-async def _answer(app: Ombuds, caller: Caller, order_id: int, request_id: int, doing: str, change) -> dict:
+async def _answer(app: Ombuds, caller: Caller, order_id: int, request_id: int, doing: str,
+                  change: Callable[[ProtectionRequest, Order, datetime], object]) -> dict:
     async with app.uow() as uow:
         now = await app.now()
         order = await load_visible(uow.repo, order_id, caller, lock=True)
         _require(caller, order, "seller", doing)
-        row = (await uow.conn.execute(select(pr).where(pr.c.id == request_id, pr.c.order_id == order.id))).first()
-        if row is None:
+        request = await protection_store.request_on_order(uow.conn, request_id, order_id)
+        if request is None:
             raise NotFound("protection_request")
-        request = _from_row(row)
         async with keeping_timers(uow, await catch_up(uow.repo, order, now, app.policy)):
             change(request, order, now)
-        answered = await uow.conn.execute(
-            update(pr).where(pr.c.id == request.id, pr.c.state == "open")
-            .values(state=request.state.value, granted_days=request.granted_days, answer=request.answer,
-                    answered_at=request.answered_at))
-        if answered.rowcount != 1:  # answered meanwhile (another tab)
+        if not await protection_store.record_answer(uow.conn, request):  # answered meanwhile (another tab)
             raise Conflict("request_answered", "The seller already answered this request.", None)
-        await _events(uow.conn, request, now)  # the answer first: it is the news, an extension follows
+        await _events(uow, request, now)  # the answer first: it is the news, an extension follows
         if request.state is RequestState.granted:
             await uow.repo.save_order(order, now)
         await uow.commit()
@@ -123,26 +101,21 @@ async def requests_of(app: Ombuds, *, caller: Caller, order_id: int) -> list[dic
     now = await app.now()
     async with app.uow() as uow:
         order = await load_visible(uow.repo, order_id, caller)
-        rows = (await uow.conn.execute(select(pr).where(pr.c.order_id == order.id).order_by(pr.c.id))).all()
-    return [view(_from_row(r), order, now, app.policy) for r in rows]
+        requests = await protection_store.requests_of_order(uow.conn, order_id)
+    return [view(r, order, now, app.policy) for r in requests]
 
 
 async def waiting_for_seller(app: Ombuds, *, seller_id: int) -> list[dict]:
     """Open requests on the seller's orders whose protection still runs (the seller's inbox)."""
     now = await app.now()
-    async with app.engine.connect() as conn:
-        rows = (await conn.execute(
-            select(pr, t.orders.c.protection_ends_at, t.orders.c.protection_extension_days)
-            .join(t.orders, t.orders.c.id == pr.c.order_id)
-            .where(and_(pr.c.seller_id == seller_id, pr.c.state == "open",
-                        t.orders.c.state == OrderState.shipped.value, t.orders.c.protection_ends_at > now))
-            .order_by(t.orders.c.protection_ends_at))).all()
-    return [{"id": r.id, "order_id": r.order_id, "buyer_id": r.buyer_id, "reason": r.reason,
-             "days_wanted": r.days_wanted, "created_at": r.created_at, "protection_ends_at": r.protection_ends_at,
-             "room": app.policy.max_protection_extension_days - r.protection_extension_days} for r in rows]
+    rows = await protection_store.open_for_seller(app.engine, seller_id, now)
+    return [{"id": r["id"], "order_id": r["order_id"], "buyer_id": r["buyer_id"], "reason": r["reason"],
+             "days_wanted": r["days_wanted"], "created_at": r["created_at"],
+             "protection_ends_at": r["protection_ends_at"],
+             "room": app.policy.max_protection_extension_days - r["protection_extension_days"]} for r in rows]
 
 
-def view(r: ProtectionRequest, order: Order, now: datetime, policy) -> dict:
+def view(r: ProtectionRequest, order: Order, now: datetime, policy: Policy) -> dict:
     """A request as the API answers it; ``state`` is ``lapsed`` for an open request nobody
     can answer any more (protection ended first)."""
     return {"id": r.id, "order_id": r.order_id, "buyer_id": r.buyer_id, "seller_id": r.seller_id,

@@ -20,9 +20,7 @@ recorded for an event that could not be matched.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
+from typing import Any
 
 from ombuds.domain.errors import Conflict, DomainError, NotFound
 from ombuds.domain.events import Event
@@ -30,8 +28,8 @@ from ombuds.domain.lifecycle import Action
 from ombuds.domain.tracking import Checkpoint, Parcel, ParcelStatus
 from ombuds.services import disputes, orders
 from ombuds.services.context import PLATFORM, Ombuds
-from ombuds.store import tables as t
-from ombuds.store.tables_tracking import parcel_checkpoints as pc
+from ombuds.store import tracking_store
+from ombuds.store.tracking_store import CheckpointRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,13 +45,7 @@ class FoundParcel:
 
 async def find_parcel(app: Ombuds, tracking_number: str, order_id: int | None = None) -> FoundParcel:
     """The one parcel with this tracking number (narrowed by ``order_id`` when given)."""
-    async with app.engine.connect() as conn:
-        shipments = (await conn.execute(select(t.orders.c.id).where(
-            t.orders.c.tracking_number == tracking_number,
-            *([t.orders.c.id == order_id] if order_id else [])))).scalars().all()
-        returns = (await conn.execute(select(t.disputes.c.order_id, t.disputes.c.id).where(
-            t.disputes.c.return_tracking == tracking_number,
-            *([t.disputes.c.order_id == order_id] if order_id else [])))).all()
+    shipments, returns = await tracking_store.parcels_numbered(app.engine, tracking_number, order_id)
     found = ([FoundParcel(Parcel.shipment, i, None) for i in shipments]
              + [FoundParcel(Parcel.ret, o, d) for o, d in returns])
     if not found:
@@ -66,8 +58,7 @@ async def find_parcel(app: Ombuds, tracking_number: str, order_id: int | None = 
 
 
 async def already_received(app: Ombuds, event_id: str) -> bool:
-    async with app.engine.connect() as conn:
-        return (await conn.execute(select(pc.c.id).where(pc.c.event_id == event_id).limit(1))).first() is not None
+    return await tracking_store.event_seen(app.engine, event_id)
 
 
 async def record(app: Ombuds, *, event_id: str, source: str, checkpoints: list[Checkpoint],
@@ -102,7 +93,8 @@ async def _apply(app: Ombuds, parcel: FoundParcel, checkpoint: Checkpoint) -> No
             await orders.record_delivery(app, caller=PLATFORM, order_id=parcel.order_id)
         elif parcel.parcel is Parcel.shipment and checkpoint.status is ParcelStatus.returned_to_sender:
             await _returned_to_sender(app, parcel.order_id)
-        elif parcel.parcel is Parcel.ret and checkpoint.status is ParcelStatus.delivered:
+        elif (parcel.parcel is Parcel.ret and checkpoint.status is ParcelStatus.delivered
+              and parcel.dispute_id is not None):  # a return is always a dispute's
             await disputes.act(app, caller=PLATFORM, dispute_id=parcel.dispute_id,
                                action=Action.return_delivered)
     except Conflict:
@@ -110,7 +102,7 @@ async def _apply(app: Ombuds, parcel: FoundParcel, checkpoint: Checkpoint) -> No
 
 
 async def _returned_to_sender(app: Ombuds, order_id: int) -> None:
-    async def attempt():
+    async def attempt() -> None:
         now = await app.now()
         async with app.uow() as uow:
             order = await orders.load_visible(uow.repo, order_id, PLATFORM)
@@ -126,9 +118,8 @@ async def _keep(app: Ombuds, parcel: FoundParcel, checkpoints: list[Checkpoint],
     now = await app.now()
     kept = 0
     async with app.uow() as uow:
-        seen = {(r.occurred_at, r.status) for r in (await uow.conn.execute(
-            select(pc.c.occurred_at, pc.c.status).where(pc.c.parcel_key == parcel.key))).all()}
-        rows = []
+        seen = await tracking_store.moments_seen(uow.conn, parcel.key)
+        rows: list[dict[str, Any]] = []
         for c in checkpoints:
             if (c.occurred_at, c.status.value) in seen:
                 continue  # a feed that resends the parcel's history adds nothing
@@ -139,10 +130,8 @@ async def _keep(app: Ombuds, parcel: FoundParcel, checkpoints: list[Checkpoint],
                          "location": c.location, "message": c.message, "source": source,
                          "event_id": event_id, "received_at": now})
         if rows:
-            try:
-                await uow.conn.execute(pc.insert(), rows)
-            except IntegrityError:  # the same event, delivered twice at once: the other one won
-                return -1
+            if not await tracking_store.add_checkpoints(uow.conn, rows):
+                return -1  # the same event, delivered twice at once: the other one won
             await uow.repo.add_events([Event("parcel.checkpoint", "order", parcel.order_id, {
                 "order_id": parcel.order_id, "dispute_id": parcel.dispute_id, "parcel": parcel.parcel.value,
                 "tracking_number": r["tracking_number"], "status": r["status"],
@@ -160,24 +149,18 @@ class ParcelTrack:
     parcel: str
     tracking_number: str
     carrier: str | None
-    checkpoints: list
+    checkpoints: list[CheckpointRow]
 
     @property
-    def latest(self):
+    def latest(self) -> CheckpointRow | None:
         return self.checkpoints[-1] if self.checkpoints else None
 
 
 async def tracks(app: Ombuds, *, order_id: int, dispute_id: int | None = None,
                  all_returns: bool = False) -> list[ParcelTrack]:
     """The order's shipment and (for a dispute, or every dispute) the return, with checkpoints."""
-    conditions = [pc.c.parcel == Parcel.shipment.value]
-    if dispute_id is not None:
-        conditions.append(pc.c.dispute_id == dispute_id)
-    elif all_returns:
-        conditions.append(pc.c.parcel == Parcel.ret.value)
-    async with app.engine.connect() as conn:
-        rows = (await conn.execute(select(pc).where(pc.c.order_id == order_id, or_(*conditions))
-                                   .order_by(pc.c.occurred_at, pc.c.id))).all()
+    rows = await tracking_store.checkpoints_of(app.engine, order_id=order_id, dispute_id=dispute_id,
+                                               all_returns=all_returns)
     found: dict[str, ParcelTrack] = {}
     for r in rows:
         track = found.setdefault(r.parcel_key, ParcelTrack(r.parcel, r.tracking_number, r.carrier, []))
