@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -20,7 +20,7 @@ from ombuds.store.tables import users
 from ombuds.wording.i18n import from_accept_language, pick_language
 
 router = APIRouter(prefix="/api/v1", tags=["disputes"])
-PDF = {200: {"content": {"application/pdf": {}}, "description": "the case file"}}
+PDF: dict[int | str, dict[str, Any]] = {200: {"content": {"application/pdf": {}}, "description": "the case file"}}
 
 
 @router.get("/disputes/{dispute_id}/case-file", response_class=Response, responses=PDF)

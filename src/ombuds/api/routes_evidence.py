@@ -40,7 +40,7 @@ StoreDep = Annotated[EvidenceStore, Depends(store_of)]
 
 
 class MessageBody(Body):
-    body: OptionalText(conversations.MAX_BODY)  # blank or invisible: "message_required"
+    body: Annotated[str, OptionalText(conversations.MAX_BODY)]  # blank or invisible: "message_required"
 
 
 class LanguageCheckBody(Body):
@@ -125,14 +125,14 @@ async def add_evidence(dispute_id: PathId, request: Request, caller: CallerDep, 
     except BodyTooLarge:
         raise _body_too_large(limit) from None
     try:
-        upload = form.get("file")
+        upload, shows = form.get("file"), form.get("shows")
         if not isinstance(upload, UploadFile):
             raise DomainError("file_required", "Send the file as the multipart form field 'file'.", "file")
         return await evidence.add_evidence(
             app, store, caller=caller, dispute_id=dispute_id,
             upload=evidence.Upload(upload.file, upload.filename),
             max_image_pixels=request.app.state.settings.evidence_max_image_pixels,
-            shows=form.get("shows") if isinstance(form.get("shows"), str) else None)
+            shows=shows if isinstance(shows, str) else None)
     finally:
         await form.close()
 

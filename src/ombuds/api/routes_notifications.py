@@ -30,7 +30,7 @@ class NewWebhook(Body):
     url: HttpUrl = Field(description="where events are POSTed (http or https)")
     event_types: list[str] = Field(min_length=1, max_length=100,
                                    description="e.g. ['dispute.opened', 'dispute.*', 'order.*'] or ['*']")
-    description: OptionalText(500) = ""
+    description: Annotated[str, OptionalText(500)] = ""
 
 
 @router.post("/api/v1/webhooks", status_code=201, tags=["webhooks"])

@@ -20,16 +20,16 @@ IfMatch = Annotated[int | None, Depends(if_match)]  # R34: the order's version t
 
 
 class ProtectionRequestBody(Body):
-    reason: OptionalText(MAX_REASON)  # blank or invisible: "reason_required"
-    days: Count(1, 3650) | None = None  # what the buyer hopes for; the seller decides
+    reason: Annotated[str, OptionalText(MAX_REASON)]  # blank or invisible: "reason_required"
+    days: Annotated[int, Count(1, 3650)] | None = None  # what the buyer hopes for; the seller decides
 
 
 class GrantBody(Body):
-    days: Count(1, 3650)
+    days: Annotated[int, Count(1, 3650)]
 
 
 class DeclineBody(Body):
-    answer: OptionalText(MAX_REASON) = ""
+    answer: Annotated[str, OptionalText(MAX_REASON)] = ""
 
 
 @router.post("/orders/{order_id}/protection-requests", status_code=201)

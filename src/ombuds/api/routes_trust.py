@@ -14,6 +14,7 @@ from ombuds.api.schemas import Body, Offset, PathId, QueryId
 from ombuds.api.views_trust import complaint_view, review_view
 from ombuds.domain import complaints as rules
 from ombuds.domain.complaints import ComplaintAction
+from ombuds.domain.identity import saved_id
 from ombuds.services import arbitration, buyer_risk, complaints, sellers
 from ombuds.services.context import Caller, Ombuds
 from ombuds.services.views import dispute_view
@@ -21,12 +22,12 @@ from ombuds.services.views import dispute_view
 router = APIRouter(prefix="/api/v1")
 CallerDep = Annotated[Caller, Depends(get_caller)]
 AppDep = Annotated[Ombuds, Depends(app_state)]
-Text = schemas.Text(5000)
+LongText = Annotated[str, schemas.Text(5000)]
 
 
 class PenaltyBody(Body):
     kind: str = Field(description="warning, suspension, or reinstatement (lifts a suspension)")
-    reason: Text
+    reason: LongText
     dispute_id: schemas.Id | None = Field(None, description="the dispute that led to it, if any")
 
 
@@ -34,22 +35,23 @@ class NewComplaint(Body):
     order_id: schemas.Id
     line_id: schemas.Id | None = Field(None, description="the line it is about; none for the whole order")
     about: str = Field("order", description="order or seller")
-    message: Text
+    message: LongText
 
 
 class AnswerBody(Body):
-    message: Text
+    message: LongText
 
 
 class GoodwillBody(Body):
-    amount: schemas.Count(1, schemas.MAX_AMOUNT) = Field(description="minor units, in the order's currency")
-    message: Text
+    amount: Annotated[int, schemas.Count(1, schemas.MAX_AMOUNT)] = Field(
+        description="minor units, in the order's currency")
+    message: LongText
     refund_to: str = Field("original_method", max_length=40, description="original_method or platform_balance (R31)")
 
 
 class ComplaintPenaltyBody(Body):
     kind: str = Field(description="warning or suspension")
-    reason: Text
+    reason: LongText
 
 
 # Sellers (R21) ------------------------------------------------------------------------------
@@ -145,7 +147,7 @@ async def file_complaint(body: NewComplaint, caller: CallerDep, app: AppDep) -> 
     ``complaint_answer_days``."""
     c = await complaints.file_complaint(app, caller=caller, order_id=body.order_id, line_id=body.line_id,
                                         about=body.about, message=body.message)
-    return await _complaint(app, caller, c.id)
+    return await _complaint(app, caller, saved_id(c))
 
 
 @router.get("/complaints", tags=["complaints"])

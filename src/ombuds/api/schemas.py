@@ -11,11 +11,14 @@ before anything is written.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 import pycountry
+from annotated_types import Ge, GroupedMetadata, Le, MaxLen, MinLen
 from fastapi import Path, Query
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from ombuds.domain.bounds import MAX_AMOUNT, MAX_ID, MAX_OFFSET, MAX_QUANTITY
@@ -39,23 +42,48 @@ def _country(value: str) -> str:
     return value.upper()
 
 
-def Text(max_length: int):  # noqa: N802 — a type
-    """A text that must say something (1..max_length characters, visible ones among them)."""
-    return Annotated[str, Field(min_length=1, max_length=max_length), AfterValidator(_required_text)]
+@dataclass(frozen=True)
+class Text(GroupedMetadata):
+    """A text that must say something (1..max_length characters, visible ones among them):
+    ``Annotated[str, Text(200)]``."""
+
+    max_length: int
+
+    def __iter__(self) -> Iterator[object]:
+        yield MinLen(1)
+        yield MaxLen(self.max_length)
+        yield AfterValidator(_required_text)
 
 
-def OptionalText(max_length: int):  # noqa: N802 — a type
-    """A text that may be empty; one of invisible characters only counts as empty."""
-    return Annotated[str, Field(max_length=max_length), AfterValidator(_optional_text)]
+@dataclass(frozen=True)
+class OptionalText(GroupedMetadata):
+    """A text that may be empty; one of invisible characters only counts as empty:
+    ``Annotated[str, OptionalText(5000)]``."""
+
+    max_length: int
+
+    def __iter__(self) -> Iterator[object]:
+        yield MaxLen(self.max_length)
+        yield AfterValidator(_optional_text)
+
+
+@dataclass(frozen=True)
+class Count(GroupedMetadata):
+    """A strict integer from ``low`` to ``high``: ``Annotated[int, Count(1, 3650)]``."""
+
+    low: int
+    high: int
+
+    def __iter__(self) -> Iterator[object]:
+        yield Strict()
+        yield Ge(self.low)
+        yield Le(self.high)
 
 
 Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 Amount = Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT, description="minor units, at most 10^12")]
 Flag = Annotated[bool, Field(strict=True)]
 
-
-def Count(low: int, high: int):  # noqa: N802 — a type
-    return Annotated[int, Field(strict=True, ge=low, le=high)]
 Country = Annotated[str, Field(min_length=2, max_length=2, description="ISO 3166 alpha-2"),
                     AfterValidator(_country)]
 # Ids in a path are 404 when out of range (R42), in a query 422.
@@ -83,7 +111,7 @@ class Body(BaseModel):
 
 
 class NewUser(Body):
-    name: Text(200)
+    name: Annotated[str, Text(200)]
     email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     role: str = Field(description="buyer, seller or arbitrator")
     country: Country
@@ -106,9 +134,9 @@ class NewPassword(Body):
 
 
 class NewLine(Body):
-    title: Text(500)
+    title: Annotated[str, Text(500)]
     unit_price: Amount
-    quantity: Count(1, MAX_QUANTITY)
+    quantity: Annotated[int, Count(1, MAX_QUANTITY)]
 
 
 class NewOrder(Body):
@@ -135,12 +163,12 @@ class NewOrder(Body):
 
 
 class Shipment(Body):
-    carrier: Text(100)
-    tracking_number: Text(100)
+    carrier: Annotated[str, Text(100)]
+    tracking_number: Annotated[str, Text(100)]
 
 
 class Extension(Body):
-    days: Count(1, 3650)
+    days: Annotated[int, Count(1, 3650)]
 
 
 class NewDispute(Body):
@@ -150,8 +178,9 @@ class NewDispute(Body):
     reason: Reason
     resolution: Resolution | None = Field(None, description="default: refund_only")
     amount: Amount | None = Field(None, description="minor units; default: the units' full price")
-    quantity: Count(1, MAX_QUANTITY) | None = Field(None, description="units in dispute; default: the whole line")
-    description: Text(5000)
+    quantity: Annotated[int, Count(1, MAX_QUANTITY)] | None = Field(
+        None, description="units in dispute; default: the whole line")
+    description: Annotated[str, Text(5000)]
     refund_to: str = Field("original_method", max_length=40,
                            description="original_method or platform_balance (R31)")
 
@@ -159,7 +188,7 @@ class NewDispute(Body):
 class ProposalBody(Body):
     resolution: Resolution
     amount: Amount | None = Field(None, description="minor units; default: the units' full price")
-    message: OptionalText(5000) = ""
+    message: Annotated[str, OptionalText(5000)] = ""
 
 
 class AcceptBody(Body):
@@ -168,24 +197,24 @@ class AcceptBody(Body):
 
 
 class MessageBody(Body):
-    message: OptionalText(5000) = ""
+    message: Annotated[str, OptionalText(5000)] = ""
 
 
 class VerdictBody(Body):
     refund_amount: Amount
     return_required: Flag = False
     penalise_seller: Flag = False
-    message: OptionalText(5000) = ""
+    message: Annotated[str, OptionalText(5000)] = ""
 
 
 class VerdictReplyBody(Body):
     agree: Flag
-    message: OptionalText(5000) = ""
+    message: Annotated[str, OptionalText(5000)] = ""
 
 
 class ReturnReceived(Body):
     condition: ReturnCondition
-    message: OptionalText(5000) = ""
+    message: Annotated[str, OptionalText(5000)] = ""
 
 
 MAX_ADVANCE_DAYS = 36_500  # a hundred years: enough for any demo, far from timedelta's limit

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from ombuds.domain import complaints as rules
 from ombuds.domain.arbitration import review_deadlines
@@ -15,6 +16,10 @@ from ombuds.services.context import Caller
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def _left(deadline: datetime | None, now: datetime) -> int | None:
+    return None if deadline is None else max(int((deadline - now).total_seconds()), 0)
 
 
 def review_view(d: Dispute, now: datetime, policy: Policy) -> dict | None:
@@ -33,14 +38,14 @@ def complaint_view(c: Complaint, caller: Caller, policy: Policy, now: datetime, 
     actor = actor_for(c, caller)
     c = rules.as_of(c, now=now, policy=policy)
     target = rules.answer_target(c, policy)
-    view = {
+    view: dict[str, Any] = {
         "id": c.id, "order_id": c.order_id, "line_id": c.line_id, "buyer_id": c.buyer_id,
         "seller_id": c.seller_id, "about": c.about.value, "message": c.message, "state": c.state.value,
         "opened_at": _iso(c.opened_at), "answer_target_at": _iso(target),
         # R24: past the target while still unanswered; reported, never closed unanswered.
         "overdue": c.state is rules.ComplaintState.open and now >= target,
         "deadline": ({"name": c.deadline, "at": _iso(c.deadline_at),
-                      "seconds_left": max(int((c.deadline_at - now).total_seconds()), 0)}
+                      "seconds_left": _left(c.deadline_at, now)}
                      if c.deadline else None),
         "your_role": actor.value,
         "allowed_actions": [a.value for a in rules.allowed_actions(c, actor)],

@@ -99,7 +99,8 @@ def _who(case: CaseFile, f: Formatter, role: str, user_id: int | None = None) ->
 
 def _head(case: CaseFile, f: Formatter) -> list:
     d = case.dispute
-    state = words.OUTCOMES.get(d["outcome"]) if d["outcome"] else words.STATES.get(d["state"], d["state"])
+    state = (words.OUTCOMES.get(d["outcome"], d["outcome"]) if d["outcome"]
+             else words.STATES.get(d["state"], d["state"]))
     reader = (f.gettext("the marketplace") if case.reader.is_platform else _who(case, f, case.reader.role))
     return [_p(f.gettext("Case file: dispute #%(id)s", id=d["id"]), "title"),
             _p(f.gettext("Made %(time)s for %(reader)s.", time=f.datetime(case.made_at), reader=reader), "small"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from ombuds.domain import engine, lifecycle
 from ombuds.domain.disputes import Dispute
@@ -42,7 +43,8 @@ def order_view(o: Order, now: datetime, disputed_lines: dict[int, int] | None = 
         "replacement_for_line_id": o.replacement_for_line_id,
         "lines": [{"id": ln.id, "position": ln.position, "title": ln.title, "unit_price": ln.unit_price,
                    "quantity": ln.quantity, "total": ln.total,
-                   "dispute_id": (disputed_lines or {}).get(ln.id)} for ln in o.lines],
+                   "dispute_id": (disputed_lines or {}).get(ln.id) if ln.id is not None else None}
+                  for ln in o.lines],
         "version": o.version,
     }
 
@@ -52,7 +54,8 @@ def deadline_view(d: Dispute, now: datetime) -> dict | None:
         return None
     timer = next(t for t in TIMERS if t.state is d.state and t.deadline == d.deadline)
     return {"name": d.deadline, "at": _iso(d.deadline_at), "seconds_left": _left(d.deadline_at, now),
-            "passed": d.deadline_at <= now, "decides_against": timer.against and timer.against.value,
+            "passed": d.deadline_at is not None and d.deadline_at <= now,
+            "decides_against": timer.against and timer.against.value,
             "rule": timer.rule, "means": timer.doc}
 
 
@@ -61,7 +64,7 @@ def dispute_view(d: Dispute, caller: Caller, policy: Policy, now: datetime,
     actor = actor_for(d, caller)
     d = engine.as_of(d, now=now, policy=policy)
     v = d.verdict
-    view = {
+    view: dict[str, Any] = {
         "id": d.id, "order_id": d.order_id, "line_id": d.line_id, "buyer_id": d.buyer_id,
         "seller_id": d.seller_id, "state": d.state.value, "state_words": lifecycle.STATE_WORDS[d.state],
         "received": d.received, "reason": d.reason.value, "quantity": d.quantity,

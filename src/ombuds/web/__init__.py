@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
 from ombuds.settings import Settings
@@ -43,7 +43,9 @@ def install(app: FastAPI, settings: Settings) -> None:
                    routes_dispute_form, form_files, routes_disputes, routes_trust):
         app.include_router(module.router)
 
-    async def web_exit(request: Request, exc: WebExit):
+    async def web_exit(request: Request, exc: Exception) -> Response:
+        if not isinstance(exc, WebExit):  # registered for WebExit only
+            raise exc
         return exc.response
 
     app.add_exception_handler(WebExit, web_exit)

@@ -3,6 +3,7 @@ bar carries its number). Labels arrive translated; every text is escaped."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
@@ -62,8 +63,9 @@ def columns(title: str, labels: list[str], series: list[Series], *, width: int =
     return _svg(width, height, title, body)
 
 
-def bars(title: str, rows: list[tuple[str, float, str]], *, unit: str = "", marks: list[tuple[float, str, str]] = (),
-         scale_max: float | None = None, width: int = 720, data_labels: bool = False) -> Markup:
+def bars(title: str, rows: list[tuple[str, float, str]], *, unit: str = "",
+         marks: Sequence[tuple[float, str, str]] = (), scale_max: float | None = None, width: int = 720,
+         data_labels: bool = False) -> Markup:
     """Horizontal bars, one per row (label, value, shown text), with optional reference lines
     (value, label, colour) such as a target, a limit or a threshold. ``data_labels``: the row
     labels are people's own words (names), marked so that nobody translates them."""

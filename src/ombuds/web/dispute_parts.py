@@ -24,7 +24,8 @@ async def check_language(page: Page, text: str, field: str) -> str | None:
     try:
         await to_thread.run_sync(lambda: checker.check(text, allowed=allowed, field=field))
     except DomainError as refused:
-        return language_refusal(page.f, refused.details.get("found"), list(allowed))
+        found = refused.details.get("found")
+        return language_refusal(page.f, found if isinstance(found, str) else None, list(allowed))
     return None
 
 

@@ -4,7 +4,10 @@ take — in the reader's language, with a way back. The API keeps its JSON error
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+import inspect
+from collections.abc import Awaitable
+
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
@@ -30,28 +33,33 @@ def wants_page(request: Request) -> bool:
     return "text/html" in accept or "*/*" in accept or not accept
 
 
+async def _answered(answer: Response | Awaitable[Response]) -> Response:
+    """What the API's own handler answers, whether it is async or not."""
+    return await answer if inspect.isawaitable(answer) else answer
+
+
 def install(app: FastAPI) -> None:
     """Wrap the API's handlers for unknown addresses and malformed path parameters."""
     from ombuds.web.pages import get_page
 
-    json_http = app.exception_handlers.get(HTTPException)
-    json_invalid = app.exception_handlers.get(RequestValidationError)
+    json_http = app.exception_handlers[HTTPException]
+    json_invalid = app.exception_handlers[RequestValidationError]
 
-    async def page_error(request: Request, status: int):
+    async def page_error(request: Request, status: int) -> Response:
         page = await get_page(request)
         title, message = TITLES.get(status, OTHER)
         return page.render("error.html", status=status, title=page._(title), message=page._(message))
 
-    async def http_error(request: Request, exc: HTTPException):
-        if wants_page(request) and exc.status_code in (404, 405):
+    async def http_error(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, HTTPException) and wants_page(request) and exc.status_code in (404, 405):
             return await page_error(request, exc.status_code)
-        return await json_http(request, exc)
+        return await _answered(json_http(request, exc))
 
-    async def invalid_request(request: Request, exc: RequestValidationError):
+    async def invalid_request(request: Request, exc: Exception) -> Response:
         # A page's path or query that does not parse (``/disputes/abc``) names nothing: 404.
         if wants_page(request) and request.method in ("GET", "HEAD"):
             return await page_error(request, 404)
-        return await json_invalid(request, exc)
+        return await _answered(json_invalid(request, exc))
 
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid_request)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends
 
 from ombuds.domain.errors import DomainError
 from ombuds.domain.evidence_guidance import Proof, proofs_for
+from ombuds.domain.identity import saved_id
 from ombuds.domain.orders import Order, OrderLine
 from ombuds.services import evidence, evidence_uploads
 from ombuds.web.pages import Page, PageDep, PathId, csrf_protect
@@ -30,7 +31,8 @@ async def stage_chosen(page: Page, o: Order, line: OrderLine, field: str = "evid
     refused = []
     for upload in page.uploads(field):
         try:
-            await evidence_uploads.stage(page.app, _store(page), caller=page.caller, order_id=o.id, line_id=line.id,
+            await evidence_uploads.stage(page.app, _store(page), caller=page.caller, order_id=saved_id(o),
+                                         line_id=saved_id(line),
                                          upload=evidence.Upload(upload.file, upload.filename))
         except DomainError as exc:
             refused.append(page.f.gettext("The file %(name)s was not added: %(why)s", name=upload.filename,
@@ -51,7 +53,7 @@ async def files_part(page: Page, line: OrderLine, reason: str, refused: list[str
     """What the form's file part shows: the waiting files with their choice of what they show,
     the proofs offered (the reason's first), and the files just refused."""
     helps = proofs_for(page.app.policy.evidence_guidance, reason)
-    return {"waiting": await evidence_uploads.waiting(page.app, caller=page.caller, line_id=line.id),
+    return {"waiting": await evidence_uploads.waiting(page.app, caller=page.caller, line_id=saved_id(line)),
             "shows": shows_chosen(page), "refused": refused or [],
             "proofs": [*helps, *(p for p in Proof if p not in helps)]}
 
@@ -61,7 +63,7 @@ async def remove_chosen(page: Page, line: OrderLine) -> bool:
     upload_id = page.field("remove_file")
     if not upload_id.isdigit():
         return False
-    await evidence_uploads.remove(page.app, _store(page), caller=page.caller, line_id=line.id,
+    await evidence_uploads.remove(page.app, _store(page), caller=page.caller, line_id=saved_id(line),
                                   upload_id=int(upload_id))
     return True
 
@@ -69,7 +71,7 @@ async def remove_chosen(page: Page, line: OrderLine) -> bool:
 async def attach_all(page: Page, dispute_id: int, line: OrderLine) -> None:
     """The dispute is open: every waiting file becomes its evidence; each outcome is said."""
     done = await evidence_uploads.attach_waiting(
-        page.app, _store(page), caller=page.caller, dispute_id=dispute_id, line_id=line.id,
+        page.app, _store(page), caller=page.caller, dispute_id=dispute_id, line_id=saved_id(line),
         shows=shows_chosen(page), max_image_pixels=page.settings.evidence_max_image_pixels)
     added = [name for name, refusal in done if refusal is None]
     if added:
@@ -84,10 +86,10 @@ async def attach_all(page: Page, dispute_id: int, line: OrderLine) -> None:
 @router.post("/orders/{order_id}/lines/{line_id}/dispute/files")
 async def stage_files(order_id: PathId, line_id: PathId, page: PageDep):
     """JavaScript sends each chosen file here at once; the answer is the list of waiting files."""
-    page.require("buyer")
+    user = page.require("buyer")
     o = await load_order(page, order_id)
     line = next((ln for ln in o.lines if ln.id == line_id), None)
-    if o.buyer_id != page.user.id or line is None:
+    if o.buyer_id != user.id or line is None:
         return page.not_found()
     reason = page.field("reason") or "other"
     if not page.uploads("file"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, Request
@@ -49,10 +49,10 @@ def people_s_own(value) -> Markup:
 
 
 env.filters["data"] = people_s_own
-_GETTEXT = {}
+_GETTEXT: dict[str, dict[str, object]] = {}
 
 
-def _gettext_for(f: Formatter) -> dict:
+def _gettext_for(f: Formatter) -> dict[str, object]:
     if f.lang not in _GETTEXT:
         _GETTEXT[f.lang] = {"gettext": _make_new_gettext(f.lookup),
                             "ngettext": _make_new_ngettext(f.lookup_plural)}
@@ -81,8 +81,16 @@ class Page:
 
     # Who ----------------------------------------------------------------------------
     @property
+    def signed_in(self) -> WebUser:
+        """The signed-in user, for a handler behind ``require``: without one, the person is sent
+        to sign in, as ``require`` does."""
+        if self.user is None:
+            raise WebExit(self._to_sign_in())
+        return self.user
+
+    @property
     def caller(self) -> Caller:
-        return self.user.caller
+        return self.signed_in.caller
 
     @property
     def role(self) -> str | None:
@@ -106,6 +114,11 @@ class Page:
         value = self.form.get(name)
         return value.strip() if isinstance(value, str) else default
 
+    def secret(self, name: str) -> str:
+        """A field as typed, spaces kept (a password); "" when absent or not text."""
+        value = self.form.get(name)
+        return value if isinstance(value, str) else ""
+
     def upload(self, name: str) -> UploadFile | None:
         value = self.form.get(name)
         return value if isinstance(value, UploadFile) and value.filename else None
@@ -128,12 +141,14 @@ class Page:
         return found
 
     def require(self, *roles: str) -> WebUser:
-        if self.user is None:
-            target = self.request.url.path + (f"?{self.request.url.query}" if self.request.url.query else "")
-            raise WebExit(RedirectResponse(f"/signin?next={quote(target)}", status_code=303))
-        if roles and self.user.role not in roles:
+        user = self.signed_in
+        if roles and user.role not in roles:
             raise WebExit(self.not_found())
-        return self.user
+        return user
+
+    def _to_sign_in(self) -> RedirectResponse:
+        target = self.request.url.path + (f"?{self.request.url.query}" if self.request.url.query else "")
+        return RedirectResponse(f"/signin?next={quote(target)}", status_code=303)
 
     # Answers ------------------------------------------------------------------------
     def render(self, template: str, status: int = 200, **context) -> HTMLResponse:
@@ -169,10 +184,12 @@ class Page:
         as money in ``currency`` (the order's), never as minor units."""
         text = words.ERRORS.get(exc.code)
         if exc.code == "language_not_allowed":
-            return language_refusal(self.f, exc.details.get("found"), exc.details.get("allowed") or ["en"])
+            found, allowed = exc.details.get("found"), exc.details.get("allowed")
+            languages = [str(a) for a in allowed] if isinstance(allowed, list | tuple) and allowed else ["en"]
+            return language_refusal(self.f, found if isinstance(found, str) else None, languages)
         if text is None:
             return exc.message
-        details = {k: v for k, v in exc.details.items()}
+        details: dict[str, Any] = {k: v for k, v in exc.details.items()}
         for key in ("passed_at", "opens_at"):
             if key in details:
                 details[key] = self.f.datetime(details[key])
@@ -245,7 +262,8 @@ async def csrf_protect(request: Request):
     except Exception:  # a body that is not a form
         raise WebExit(_plain(request, 400, N_("This request is not a form."))) from None
     request.state.form = form
-    sent = form.get(CSRF_FIELD) if isinstance(form.get(CSRF_FIELD), str) else None
+    field = form.get(CSRF_FIELD)
+    sent = field if isinstance(field, str) else None
     if not session.csrf_ok(sent or request.headers.get(CSRF_HEADER)):
         await form.close()
         if drafts.from_this_site(request) and not request.headers.get("hx-request"):

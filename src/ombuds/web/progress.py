@@ -40,7 +40,7 @@ class Step:
 
 
 def states_in_table() -> set[S]:
-    return {t.state for t in TRANSITIONS} | {t.to for t in TRANSITIONS}
+    return {S(t.state) for t in TRANSITIONS} | {S(t.to) for t in TRANSITIONS}
 
 
 def reachable(start: S) -> set[S]:
@@ -50,8 +50,8 @@ def reachable(start: S) -> set[S]:
         here = todo.pop()
         for t in TRANSITIONS:
             if t.state is here and t.to not in seen:
-                seen.add(t.to)
-                todo.append(t.to)
+                seen.add(S(t.to))
+                todo.append(S(t.to))
     return seen
 
 
@@ -61,7 +61,7 @@ def table_order() -> list[S]:
     found: list[S] = []
     for t in TRANSITIONS:
         if t.state not in found:
-            found.append(t.state)
+            found.append(S(t.state))
     return found + sorted(states_in_table() - set(found))
 
 

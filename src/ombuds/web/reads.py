@@ -45,7 +45,7 @@ async def buyer_history(app: Ombuds, buyer_id: int) -> dict:
     async with app.engine.connect() as conn:
         orders = (await conn.execute(select(func.count()).select_from(t.orders)
                                      .where(t.orders.c.buyer_id == buyer_id))).scalar_one()
-        outcomes = dict((await conn.execute(
+        outcomes: dict[str | None, int] = dict((await conn.execute(
             select(t.disputes.c.outcome, func.count()).where(t.disputes.c.buyer_id == buyer_id)
             .group_by(t.disputes.c.outcome))).all())
         silence = (await conn.execute(
@@ -59,7 +59,7 @@ async def seller_history(app: Ombuds, seller_id: int) -> dict:
     async with app.engine.connect() as conn:
         orders = (await conn.execute(select(func.count()).select_from(t.orders)
                                      .where(t.orders.c.seller_id == seller_id))).scalar_one()
-        outcomes = dict((await conn.execute(
+        outcomes: dict[str | None, int] = dict((await conn.execute(
             select(t.disputes.c.outcome, func.count()).where(t.disputes.c.seller_id == seller_id)
             .group_by(t.disputes.c.outcome))).all())
     refunded = outcomes.get("refunded_full", 0) + outcomes.get("refunded_partial", 0)

@@ -48,7 +48,7 @@ async def signin_form(page: PageDep, next: str | None = None):
 
 @router.post("/signin")
 async def signin(page: PageDep):
-    email, password = page.field("email"), page.form.get("password") or ""
+    email, password = page.field("email"), page.secret("password")
     user = await accounts.authenticate(page.app, email, password) if email and password else None
     if user is None:
         people = await accounts.demo_people(page.app) if page.demo else []
@@ -122,7 +122,7 @@ async def change_time_zone(page: PageDep):
 @router.post("/account/password")
 async def change_password(page: PageDep):
     user = page.require()
-    current, new = page.form.get("current") or "", page.form.get("new") or ""
+    current, new = page.secret("current"), page.secret("new")
     error = None
     if user.password_hash and await accounts.authenticate(page.app, user.email, current) is None:
         error = page.error_text(DomainError("wrong_password", "That is not your current password."))
@@ -134,6 +134,8 @@ async def change_password(page: PageDep):
     if error:
         return page.render("account.html", status=422, error=error, zones=zone_choices())
     fresh = await accounts.get_user(page.app, user.id)
+    if fresh is None:  # the account is gone: nothing to keep signed in
+        return page.redirect("/signin")
     page.session["mark"] = fresh.session_mark  # this session stays; every other one ends
     page.flash("ok", page._("Your password has been changed."))
     return page.redirect("/account")

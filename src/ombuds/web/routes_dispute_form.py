@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends
 from ombuds.domain import commands as c
 from ombuds.domain.disputes import Reason, Resolution
 from ombuds.domain.errors import DomainError
+from ombuds.domain.identity import saved_id
 from ombuds.domain.orders import Order, OrderLine
 from ombuds.domain.policy import PostagePayer
 from ombuds.services import disputes
@@ -90,9 +91,9 @@ def read_claim(page: Page, o: Order, line: OrderLine, seller_country: str, value
 
 
 async def _load(page: Page, order_id: int, line_id: int):
-    page.require("buyer")
+    user = page.require("buyer")
     o = await load_order(page, order_id)
-    if o.buyer_id != page.user.id:
+    if o.buyer_id != user.id:
         raise WebExit(page.not_found())
     line = next((ln for ln in o.lines if ln.id == line_id), None)
     if line is None:
@@ -103,13 +104,13 @@ async def _load(page: Page, order_id: int, line_id: int):
 
 async def _closed_door(page: Page, o: Order, line: OrderLine):
     """The line cannot get a dispute: say why, and where to go instead (R5, R6, R24)."""
-    disputed = {d.line_id: d for d in await reads.disputes_of_order(page.app, o.id)}
-    existing = disputed.get(line.id)
-    chance = line_chance(page, o, line.id, existing.id if existing else None)
+    disputed = {d.line_id: d for d in await reads.disputes_of_order(page.app, saved_id(o))}
+    existing = disputed.get(saved_id(line))
+    chance = line_chance(page, o, saved_id(line), existing.id if existing else None)
     if chance["may"]:
         return None
     still_open = existing is not None and existing.state.value != "closed"
-    if still_open:  # R5: nothing else on this line while it is open — go to that dispute
+    if existing is not None and still_open:  # R5: nothing else on this line while it is open — go to that dispute
         why = page.f.gettext("This line already has an open dispute, #%(id)s: add to it, or answer the "
                              "seller, there.", id=existing.id)
     elif existing is not None:
@@ -197,10 +198,10 @@ async def open_dispute(order_id: PathId, line_id: PathId, page: PageDep):
     except DomainError as exc:
         if exc.code == "language_not_allowed":
             return again(status=422, language_error=page.error_text(exc))
-        field = {"received": "reason", "line_id": "form", "order_id": "form"}.get(exc.field, exc.field or "form")
+        field = {"received": "reason", "line_id": "form", "order_id": "form"}.get(exc.field or "", exc.field or "form")
         return again(status=422 if exc.status == 422 else 409,
                      errors={field: page.error_text(exc, currency=o.currency)})
     page.flash("ok", page.f.gettext("Your dispute is open. The seller has until %(date)s to answer.",
                                     date=page.f.datetime(d.deadline_at)))
-    await form_files.attach_all(page, d.id, line)
+    await form_files.attach_all(page, saved_id(d), line)
     return page.redirect(f"/disputes/{d.id}")

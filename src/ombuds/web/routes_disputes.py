@@ -12,6 +12,7 @@ from ombuds.adapters.http_files import evidence_response
 from ombuds.domain import commands as c
 from ombuds.domain.disputes import Dispute, Resolution, ReturnCondition
 from ombuds.domain.errors import DomainError, NotFound
+from ombuds.domain.identity import saved_id
 from ombuds.domain.lifecycle import Action
 from ombuds.domain.text import written
 from ombuds.services import (
@@ -93,23 +94,23 @@ async def _restored(page: Page, d: Dispute) -> dict | None:
 async def show_dispute(page: Page, d: Dispute, *, status: int = 200, drafts: dict | None = None):
     """The dispute page, or the case page for staff; ``drafts`` brings back what the reader
     typed into a form the service refused, with the refusal beside it."""
-    user = page.user
-    timeline = await queries.timeline(page.app, d.id)
+    user, dispute_id = page.signed_in, saved_id(d)
+    timeline = await queries.timeline(page.app, dispute_id)
     view = dispute_view(d, page.caller, page.app.policy, page.now, timeline)
     line = (await reads.lines(page.app, [d.line_id]))[d.line_id]
     names = await reads.people(page.app, [d.buyer_id, d.seller_id])
     refunds = [r for r in await queries.list_refunds(page.app, page.caller, order_id=d.order_id)
-               if r["dispute_id"] == d.id]
-    files = await evidence.list_evidence(page.app, caller=page.caller, dispute_id=d.id)
+               if r["dispute_id"] == dispute_id]
+    files = await evidence.list_evidence(page.app, caller=page.caller, dispute_id=dispute_id)
     context = dict(d=d, v=view, line=line, names=names, refunds=refunds, evidence=files,
                    deadline=deadline_box(page, view), said=statements(timeline),
                    steps=progress(view["state"], view["outcome"], (e["to_state"] for e in timeline)),
                    progress_status=progress_status,
                    allowed=set(view["allowed_actions"]), limits=evidence_limits(page),
                    can_upload=view["state"] != "closed" and user.role != "arbitrator", drafts=drafts or {},
-                   tracks=await tracking.tracks(page.app, order_id=d.order_id, dispute_id=d.id))
+                   tracks=await tracking.tracks(page.app, order_id=d.order_id, dispute_id=dispute_id))
     if user.role == "arbitrator":
-        notes = await conversations.notes_of(page.app, caller=page.caller, dispute_id=d.id)
+        notes = await conversations.notes_of(page.app, caller=page.caller, dispute_id=dispute_id)
         risk = await buyer_risk.buyer_risk(page.app, caller=page.caller, buyer_id=d.buyer_id)
         rating = await sellers.seller_rating(page.app, caller=page.caller, seller_id=d.seller_id)
         context.update(notes=notes, risk=risk, rating=rating,
@@ -206,7 +207,7 @@ async def act(dispute_id: PathId, action: str, page: PageDep):
     what = Action(action)
     try:
         seen = page.field("version")  # R34: the version the page showed, sent back by the form
-        await disputes.act(page.app, caller=page.caller, dispute_id=d.id, action=what,
+        await disputes.act(page.app, caller=page.caller, dispute_id=dispute_id, action=what,
                            cmd=await _command(page, what, d),
                            expected_version=int(seen) if seen.isdigit() and len(seen) < 10 else None)
     except DomainError as exc:
@@ -215,24 +216,24 @@ async def act(dispute_id: PathId, action: str, page: PageDep):
         if form is not None and exc.code not in MOVED_ON:  # the form again, with what was typed
             typed = {"message": page.field("message"), "error": error,
                      "amount": page.field("amount") or page.field("refund_amount")}
-            return await show_dispute(page, await load_dispute(page, d.id), drafts={form: typed},
+            return await show_dispute(page, await load_dispute(page, dispute_id), drafts={form: typed},
                                       status=409 if exc.status == 409 else 422)
         page.flash("error", error)
     else:
         page.flash("ok", page._(DONE[what]))
-    return page.redirect(f"/disputes/{d.id}")
+    return page.redirect(f"/disputes/{dispute_id}")
 
 
 @router.post("/disputes/{dispute_id}/evidence")
 async def add_evidence(dispute_id: PathId, page: PageDep):
     page.require("buyer", "seller")
-    d = await load_dispute(page, dispute_id)
+    await load_dispute(page, dispute_id)  # "not found" for a dispute they may not see
     uploads = page.uploads("file")  # several at once (R10), each saying what it shows (R37)
     if not uploads:
         page.flash("error", page.error_text(DomainError("file_required", "")))
     for upload in uploads:
-        await attach(page, d.id, upload, shows=page.field("shows") or None)
-    return page.redirect(f"/disputes/{d.id}#evidence")
+        await attach(page, dispute_id, upload, shows=page.field("shows") or None)
+    return page.redirect(f"/disputes/{dispute_id}#evidence")
 
 
 async def _serve(page: Page, evidence_id: int, thumbnail: bool):
@@ -259,14 +260,14 @@ async def evidence_thumbnail(evidence_id: PathId, page: PageDep):
 async def add_note(dispute_id: PathId, page: PageDep):
     """R32: a note only staff see."""
     page.require("arbitrator")
-    d = await load_dispute(page, dispute_id)
+    await load_dispute(page, dispute_id)  # "not found" for a dispute they may not see
     try:
-        await conversations.add_note(page.app, caller=page.caller, dispute_id=d.id, body=page.field("body"))
+        await conversations.add_note(page.app, caller=page.caller, dispute_id=dispute_id, body=page.field("body"))
     except DomainError as exc:
         page.flash("error", page.error_text(exc))
     else:
         page.flash("ok", page._("Note added (staff only)."))
-    return page.redirect(f"/disputes/{d.id}#notes")
+    return page.redirect(f"/disputes/{dispute_id}#notes")
 
 
 def your_move(v: dict) -> bool:
@@ -294,15 +295,15 @@ async def _rows(page: Page, found: list[Dispute]) -> list[dict]:
 @router.get("/inbox")
 async def inbox(page: PageDep):
     """The seller's disputes, the nearest respond-by first, with the time left (R12)."""
-    page.require("seller", "buyer")
+    user = page.require("seller", "buyer")
     open_ = await queries.list_disputes(page.app, page.caller, state=None, open_only=True, limit=200, after_id=None)
     closed = await queries.list_disputes(page.app, page.caller, state="closed", open_only=False, limit=200,
                                          after_id=None)
     closed.sort(key=lambda d: d.closed_at or d.opened_at, reverse=True)
-    waiting = await reads.unanswered_messages(page.app, page.user.id, page.user.role)
+    waiting = await reads.unanswered_messages(page.app, user.id, user.role)
     # R38: buyers waiting for an answer to their request for more protection
-    asking = (await protection_requests.waiting_for_seller(page.app, seller_id=page.user.id)
-              if page.user.role == "seller" else [])
+    asking = (await protection_requests.waiting_for_seller(page.app, seller_id=user.id)
+              if user.role == "seller" else [])
     writers = await reads.people(page.app, [m["author_id"] for m in waiting] + [r["buyer_id"] for r in asking])
     return page.render("inbox.html", open_rows=await _rows(page, open_), closed_rows=await _rows(page, closed[:30]),
                        waiting=waiting, writers=writers, asking=asking)

@@ -4,9 +4,12 @@ refunds with their expected dates (R20)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends
 
 from ombuds.domain.errors import DomainError, NotFound
+from ombuds.domain.identity import saved_id
 from ombuds.domain.orders import Order, OrderState
 from ombuds.services import chargebacks, conversations, orders, protection_requests, queries, sellers, tracking
 from ombuds.services.views import order_view
@@ -26,7 +29,7 @@ def protection(page: Page, o: Order) -> dict:
                 else f.gettext("Waiting for the seller to ship.")}
     if o.state is OrderState.cancelled:
         return {"kind": "muted", "text": f.gettext("Cancelled before shipping; the full amount was refunded.")}
-    if o.state is OrderState.shipped:
+    if o.state is OrderState.shipped and o.protection_ends_at is not None:
         left = o.protection_ends_at - now
         text = (f.gettext("The buyer's protection ends in %(left)s", left=f.duration(left)) if seller
                 else f.gettext("Protection ends in %(left)s", left=f.duration(left)))
@@ -37,11 +40,11 @@ def protection(page: Page, o: Order) -> dict:
                               else f.gettext("extended by the seller by %(days)s", days=days))
         return {"kind": "urgent" if left.days < 7 else "ok", "text": text, "extra": extra,
                 "at": o.protection_ends_at}
-    if o.state is OrderState.completed:
-        left = f.duration(o.dispute_window_ends_at - now)
+    if o.state is OrderState.completed and o.dispute_window_ends_at is not None:
+        window = f.duration(o.dispute_window_ends_at - now)
         return {"kind": "ok", "at": o.dispute_window_ends_at,
-                "text": f.gettext("The buyer can open a dispute for %(left)s more", left=left) if seller
-                else f.gettext("Disputes can be opened for %(left)s more", left=left),
+                "text": f.gettext("The buyer can open a dispute for %(left)s more", left=window) if seller
+                else f.gettext("Disputes can be opened for %(left)s more", left=window),
                 "extra": f.gettext("until %(date)s — the order is complete", date=f.date(o.dispute_window_ends_at))}
     return {"kind": "muted", "text": f.gettext("Protection is over"),
             "extra": f.gettext("No dispute can be opened on this order any more.") if seller
@@ -97,25 +100,27 @@ async def my_orders(page: PageDep):
 async def order_page(order_id: PathId, page: PageDep):
     user = page.require("buyer", "seller", "arbitrator")
     o = await load_order(page, order_id)
-    disputes = {d.line_id: d for d in await reads.disputes_of_order(page.app, o.id)}
+    disputes = {d.line_id: d for d in await reads.disputes_of_order(page.app, order_id)}
     names = await reads.people(page.app, [o.buyer_id, o.seller_id])
-    refunds = await queries.list_refunds(page.app, page.caller, order_id=o.id)
-    payouts = await queries.list_payouts(page.app, page.caller, order_id=o.id, limit=200)
-    paid_out = {}
+    refunds = await queries.list_refunds(page.app, page.caller, order_id=order_id)
+    payouts = await queries.list_payouts(page.app, page.caller, order_id=order_id, limit=200)
+    paid_out: dict[int, int] = {}
     for p in payouts:
         paid_out[p["line_id"]] = paid_out.get(p["line_id"], 0) + p["amount"]
-    refunded = {}
+    refunded: dict[int, int] = {}
     for r in refunds:
         refunded[r["line_id"]] = refunded.get(r["line_id"], 0) + r["amount"]
-    lines = [{"line": line, "dispute": disputes.get(line.id), "paid_out": paid_out.get(line.id),
-              "refunded": refunded.get(line.id),
-              "chance": line_chance(page, o, line.id, disputes[line.id].id if line.id in disputes else None)}
-             for line in o.lines]
-    messages = await conversations.order_messages_of(page.app, caller=page.caller, order_id=o.id, after_id=None,
+    lines: list[dict[str, Any]] = []
+    for line in o.lines:
+        line_id, dispute = saved_id(line), disputes.get(saved_id(line))
+        lines.append({"line": line, "dispute": dispute, "paid_out": paid_out.get(line_id),
+                      "refunded": refunded.get(line_id),
+                      "chance": line_chance(page, o, line_id, saved_id(dispute) if dispute else None)})
+    messages = await conversations.order_messages_of(page.app, caller=page.caller, order_id=order_id, after_id=None,
                                                      limit=200)
     rating = await sellers.seller_rating(page.app, caller=page.caller, seller_id=o.seller_id)
     room = page.app.policy.max_protection_extension_days - o.protection_extension_days
-    requests = await protection_requests.requests_of(page.app, caller=page.caller, order_id=o.id)
+    requests = await protection_requests.requests_of(page.app, caller=page.caller, order_id=order_id)
     asked = next((r for r in requests if r["state"] == "open"), None)
     return page.render("order.html", o=o, lines=lines, names=names, refunds=refunds, messages=messages,
                        protection=protection(page, o), extension_room=room, asked=asked,
@@ -123,8 +128,8 @@ async def order_page(order_id: PathId, page: PageDep):
                        complain=any(ln["chance"].get("complain") for ln in lines),
                        is_buyer=user.id == o.buyer_id, is_seller=user.id == o.seller_id,
                        message_error=None, rating=rating, typed=await _restored(page, o),
-                       tracks=await tracking.tracks(page.app, order_id=o.id),
-                       chargebacks=(await chargebacks.of_order(page.app, caller=page.caller, order_id=o.id)
+                       tracks=await tracking.tracks(page.app, order_id=order_id),
+                       chargebacks=(await chargebacks.of_order(page.app, caller=page.caller, order_id=order_id)
                                     if page.caller.is_staff else []))
 
 

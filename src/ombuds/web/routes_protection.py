@@ -13,10 +13,13 @@ from ombuds.web.routes_orders import order_action
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
 
-def _days(page: Page, name: str, *, required: bool) -> int | None:
+def _days_wanted(page: Page, name: str) -> int | None:
+    """Days the buyer hopes for: none when left empty."""
+    return _days(page, name) if page.field(name).strip() else None
+
+
+def _days(page: Page, name: str) -> int:
     raw = page.field(name).strip()
-    if not raw and not required:
-        return None
     if not raw.isdigit() or int(raw) < 1:
         raise DomainError("invalid_extension", "Extend by at least one day.", name)
     return int(raw)
@@ -26,7 +29,7 @@ def _days(page: Page, name: str, *, required: bool) -> int | None:
 async def ask(order_id: PathId, page: PageDep):
     async def run():
         await protection_requests.ask(page.app, caller=page.caller, order_id=order_id,
-                                      reason=page.field("reason"), days_wanted=_days(page, "days", required=False))
+                                      reason=page.field("reason"), days_wanted=_days_wanted(page, "days"))
     return await order_action(page, order_id, run,
                               page._("Your request is sent. The seller is told and can add days or decline."),
                               anchor="protection")
@@ -36,7 +39,7 @@ async def ask(order_id: PathId, page: PageDep):
 async def grant(order_id: PathId, request_id: PathId, page: PageDep):
     async def run():
         await protection_requests.grant(page.app, caller=page.caller, order_id=order_id, request_id=request_id,
-                                        days=_days(page, "days", required=True))
+                                        days=_days(page, "days"))
     return await order_action(page, order_id, run, page._("The buyer's protection is extended."),
                               anchor="protection", back=page.field("back"))
 

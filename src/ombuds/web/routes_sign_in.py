@@ -35,7 +35,7 @@ async def follow_link(secret: str, page: PageDep) -> HTMLResponse:
 @router.post("/signin/link/{secret}")
 async def use_link(secret: str, page: PageDep):
     found = await sign_in_links.spend(page.app, secret)
-    if found.state is not LinkState.valid or found.user is None:
+    if found.state is not LinkState.valid or found.user is None or found.landing_page is None:
         _speak_their_language(page, found)
         return _refused(page, found)
     await page.begin_session(found.user)

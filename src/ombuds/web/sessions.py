@@ -55,7 +55,9 @@ class Session(dict):
 
     def csrf_ok(self, sent: str | None) -> bool:
         token = self.get("csrf")
-        return bool(token and sent) and hmac.compare_digest(token.encode(), sent.encode())
+        if not token or not sent:
+            return False
+        return hmac.compare_digest(token.encode(), sent.encode())
 
     def flash(self, kind: str, text: str) -> None:
         self["flash"] = [*self.get("flash", []), [kind, text]]

@@ -27,6 +27,7 @@ from babel.units import format_unit
 from ombuds.domain.money import precision
 from ombuds.domain.time_zones import zone
 
+Moment = datetime  # in the class below, ``datetime`` is the method
 LANGUAGES = ("en", "ru")
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
 CATALOGUES = Path(__file__).parent / "i18n"
@@ -134,7 +135,7 @@ class Formatter:
             return format_datetime(value, "d MMM y, HH:mm", locale=self.lang)
         return format_datetime(value, "d MMM y, HH:mm z", tzinfo=self.zone, locale=self.lang)
 
-    def date(self, value: date | datetime | str | None) -> str:
+    def date(self, value: date | Moment | str | None) -> str:
         """A day; a moment becomes the reader's local day (R33)."""
         if isinstance(value, str):
             value = _as_datetime(value) if "T" in value else date.fromisoformat(value[:10])

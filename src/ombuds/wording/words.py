@@ -195,6 +195,6 @@ ERRORS = {
 }
 
 
-def deadline_text(f: Formatter, name: str, role: str, date: str, left: str) -> str:
+def deadline_text(f: Formatter, name: str, role: str | None, date: str, left: str) -> str:
     text = DEADLINES.get((name, role)) or DEADLINES.get((name, None)) or "%(date)s (%(left)s)"
     return f.gettext(text, date=date, left=left)
