@@ -14,6 +14,7 @@ from ombuds.domain import complaints as rules
 from ombuds.domain.complaints import Complaint, ComplaintAction
 from ombuds.domain.disputes import Actor, DisputeState
 from ombuds.domain.errors import Conflict, Forbidden, NotFound
+from ombuds.domain.identity import saved_id
 from ombuds.domain.orders import Order
 from ombuds.domain.penalties import standing
 from ombuds.domain.policy import Policy
@@ -70,7 +71,7 @@ class Extras:
 
 async def _prepare(conn: Connection, c: Complaint) -> None:
     """Facts the lifecycle's guards read, loaded fresh for the action at hand."""
-    c.has_penalty = await repo.has_penalty(conn, c.id)
+    c.has_penalty = await repo.has_penalty(conn, saved_id(c))
     c.seller_standing = standing(await repo.latest_standing_record(conn, c.seller_id))
 
 
@@ -131,10 +132,12 @@ async def _save_with_alerts(conn: Connection, c: Complaint, now: datetime, polic
 
 async def _alert(conn: Connection, c: Complaint, kinds: list[str], policy: Policy, now: datetime) -> None:
     target = rules.answer_target(c, policy)
+    complaint_id = saved_id(c)
     for kind in kinds:
-        await repo.add_alert(conn, kind=kind, subject="complaint", subject_id=c.id, round_at=target, now=now,
-                             details={"complaint_id": c.id, "order_id": c.order_id, "buyer_id": c.buyer_id,
-                                      "seller_id": c.seller_id, "answer_target_at": target.isoformat()})
+        await repo.add_alert(conn, kind=kind, subject="complaint", subject_id=complaint_id, round_at=target,
+                             now=now, details={"complaint_id": complaint_id, "order_id": c.order_id,
+                                               "buyer_id": c.buyer_id, "seller_id": c.seller_id,
+                                               "answer_target_at": target.isoformat()})
 
 
 async def sweep_due(conn: Connection, until: datetime, batch: int, policy: Policy, *, set_aside_kind: str,
@@ -150,14 +153,14 @@ async def sweep_due(conn: Connection, until: datetime, batch: int, policy: Polic
         try:
             rules.fire_due(c, now=until, policy=policy)
         except Exception as exc:
-            failed[c.id] = f"{type(exc).__name__}: {exc}"
+            failed[saved_id(c)] = f"{type(exc).__name__}: {exc}"
             continue
         done.append(c)
         alerts.append(_alert_kinds(c))
     await repo.save_locked_complaints(conn, done, until)
     for c, kinds in zip(done, alerts, strict=True):
         await _alert(conn, c, kinds, policy, until)
-    return [c.id for c in due], failed
+    return [saved_id(c) for c in due], failed
 
 
 # Reading ---------------------------------------------------------------------------------

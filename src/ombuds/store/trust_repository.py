@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ombuds.domain.complaints import About, Complaint, ComplaintState
 from ombuds.domain.events import Event
+from ombuds.domain.identity import saved_id
 from ombuds.domain.penalties import PenaltyKind, PenaltyRecord
 from ombuds.store import tables as t
 from ombuds.store.read_models import TimelineEntry, timeline_entry
@@ -110,7 +111,7 @@ async def _flush(conn: AsyncConnection, cs: list[Complaint], *, now: datetime) -
                for c in cs for e in c.new_timeline]
     if entries:
         await conn.execute(insert(complaint_timeline), entries)
-    events = [row for c in cs for row in outbox_rows(c.new_events, c.id, now)]
+    events = [row for c in cs for row in outbox_rows(c.new_events, saved_id(c), now)]
     if events:
         await conn.execute(insert(outbox), events)
     for c in cs:
