@@ -8,10 +8,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from ombuds.services.context import Ombuds
-from ombuds.store import tables as t
+from ombuds.store import money_store
 
 HELD = ("escrow:", "refund:")  # accounts that hold money for someone and may never go negative
 
@@ -26,19 +24,9 @@ class Problem:
 
 
 async def check_ledger(app: Ombuds) -> list[Problem]:
-    async with app.engine.connect() as conn:
-        entries = {r.id: r for r in (await conn.execute(select(t.journal_entries)
-                                                        .order_by(t.journal_entries.c.id))).all()}
-        postings = (await conn.execute(select(t.postings).order_by(t.postings.c.entry_id,
-                                                                   t.postings.c.id))).all()
-        lines = {r.id: r for r in (await conn.execute(select(t.order_lines))).all()}
-        refunds = (await conn.execute(select(t.refunds))).all()
-        payouts = (await conn.execute(select(t.payouts))).all()
-        orders = {r.id: r for r in (await conn.execute(select(t.orders))).all()}
-        open_disputes = set((await conn.execute(select(t.disputes.c.line_id)
-                                                .where(t.disputes.c.state != "closed"))).scalars())
-        kept = {(r.account, r.currency): r.balance
-                for r in (await conn.execute(select(t.account_balances))).all()}
+    rows = await money_store.ledger_rows(app.engine)
+    entries, postings, lines, orders = rows.entries, rows.postings, rows.lines, rows.orders
+    refunds, payouts, open_disputes, kept = rows.refunds, rows.payouts, rows.open_disputes, rows.kept
     problems: list[Problem] = []
     by_entry: dict[int, list] = defaultdict(list)
     for p in postings:
@@ -70,22 +58,22 @@ async def check_ledger(app: Ombuds) -> list[Problem]:
 
     issued = {e.refund_id: e for e in entries.values() if e.kind == "refund_issued"}
     for r in refunds:
-        entry = issued.get(r.id)
-        if entry is None:
+        issued_by = issued.get(r.id)
+        if issued_by is None:
             problems.append(Problem(None, f"refund {r.id} has no refund_issued entry"))
             continue
-        moved = sum(p.amount for p in by_entry[entry.id] if p.account == f"refund:{r.id}")
+        moved = sum(p.amount for p in by_entry[issued_by.id] if p.account == f"refund:{r.id}")
         if moved != r.amount:
-            problems.append(Problem(entry.id, f"refund {r.id} is {r.amount} but its entry moves {moved}"))
+            problems.append(Problem(issued_by.id, f"refund {r.id} is {r.amount} but its entry moves {moved}"))
 
     paid_out = {e.line_id: e for e in entries.values() if e.kind == "payout"}
     for payout in payouts:
-        entry = paid_out.get(payout.line_id)
-        moved = 0 if entry is None else -sum(p.amount for p in by_entry[entry.id]
-                                              if p.account == f"escrow:line:{payout.line_id}")
+        paid_by = paid_out.get(payout.line_id)
+        moved = 0 if paid_by is None else -sum(p.amount for p in by_entry[paid_by.id]
+                                               if p.account == f"escrow:line:{payout.line_id}")
         if moved != payout.amount:
-            problems.append(Problem(entry and entry.id, f"payout of line {payout.line_id} is "
-                                                        f"{payout.amount} but the ledger moved {moved}"))
+            problems.append(Problem(None if paid_by is None else paid_by.id,
+                                    f"payout of line {payout.line_id} is {payout.amount} but the ledger moved {moved}"))
 
     # Every running balance is the sum of its postings (a missing row is a balance of 0).
     for account, currency in sorted(set(kept) | {k for k, v in running.items() if v}):

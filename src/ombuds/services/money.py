@@ -10,12 +10,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import bindparam, or_, update
 
 from ombuds.adapters.clock import wall_now
-from ombuds.adapters.payments import ProviderError, RefundRequest
+from ombuds.adapters.payments import ProviderError, ProviderRefund, RefundRequest
 from ombuds.domain import ledger
 from ombuds.domain.business_days import refund_window
 from ombuds.domain.disputes import Dispute
@@ -24,9 +24,12 @@ from ombuds.domain.orders import Order, OrderState
 from ombuds.domain.payouts import payouts_due
 from ombuds.domain.policy import Policy
 from ombuds.domain.time_zones import local_date
-from ombuds.store import sweep_store
-from ombuds.store import tables as t
+from ombuds.store import money_store, sweep_store
+from ombuds.store.money_store import RefundRow
 from ombuds.store.repository import Repository
+
+if TYPE_CHECKING:
+    from ombuds.services.context import Ombuds
 
 ORIGINAL_METHOD = "original_method"
 PLATFORM_BALANCE = "platform_balance"
@@ -152,11 +155,11 @@ async def issue_refunds(repo: Repository, refunds: Sequence[NewRefund], policy: 
             "next_attempt_at": None if to_balance else r.now})
     # Lines already paid out: R30 credits back the commission their payout took.
     paid_out = await sweep_store.payouts_of_lines(conn, {
-        r.line_id for r, held in zip(refunds, held_at) if r.complaint_id is None and r.line_id is not None
+        r.line_id for r, held in zip(refunds, held_at, strict=True) if r.complaint_id is None and r.line_id is not None
         and r.amount > held})
     ids = await repo.add_refunds(rows)
     entries, events = [], []
-    for refund_id, r, held, row in zip(ids, refunds, held_at, rows):
+    for refund_id, r, held, row in zip(ids, refunds, held_at, rows, strict=True):
         order = r.order
         if r.complaint_id is not None:
             entry = ledger.goodwill_refund_issued(refund_id=refund_id, order=order, amount=r.amount,
@@ -218,6 +221,8 @@ async def refund_cancelled_order(repo: Repository, order: Order, now: datetime, 
 SUBMIT = "refund_submit"
 SETTLE = "refund_settle"
 LEASE = timedelta(minutes=2)
+# A refund sent, the request made (None if it could not be) and the provider's answer.
+Answer = tuple[RefundRow, RefundRequest | None, ProviderRefund | ProviderError]
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,19 +234,7 @@ class Submitted:
     failed: dict[int, str]  # refund → error, to set aside
 
 
-def _claim_query(now: datetime, wall: datetime, limit: int, only: int | None, locks: bool):
-    r = t.refunds
-    q = (sweep_store.refunds_due(r.c.next_attempt_at, now, SUBMIT, limit, only=only)
-         .with_only_columns(r, t.users.c.country, t.users.c.time_zone, t.orders.c.payment_ref)
-         .join_from(r, t.users, t.users.c.id == r.c.buyer_id).join_from(r, t.orders, t.orders.c.id == r.c.order_id))
-    if only is None:  # a refund leased by a live sweeper is left to it
-        q = q.where(or_(r.c.claimed_until.is_(None), r.c.claimed_until < wall))
-    if locks:
-        q = q.with_for_update(of=r, skip_locked=True)
-    return q
-
-
-async def submit_due_refunds(app, now: datetime, limit: int, *, only: int | None = None) -> Submitted:
+async def submit_due_refunds(app: Ombuds, now: datetime, limit: int, *, only: int | None = None) -> Submitted:
     """Send due refunds to the provider, outside any transaction; failures back off and, in the
     end, reach the operator (``refund.failed``).
 
@@ -250,13 +243,14 @@ async def submit_due_refunds(app, now: datetime, limit: int, *, only: int | None
     this refund alone, even if this sweeper holds its lease (a batch being retried row by row)."""
     wall = wall_now()
     async with app.uow() as uow:  # (1) the claim, with a lease
-        rows = (await uow.conn.execute(_claim_query(now, wall, limit, only, uow.repo.locks_rows))).all()
+        rows = await money_store.claim_due_refunds(uow.conn, kind=SUBMIT, now=now, wall=wall, limit=limit,
+                                                   only=only, locks=uow.repo.locks_rows)
         if not rows:
             return Submitted(0, [], {})
-        await uow.conn.execute(update(t.refunds).where(t.refunds.c.id.in_([r.id for r in rows]))
-                               .values(claimed_until=wall + LEASE))
+        await money_store.lease_refunds(uow.conn, [r.id for r in rows], until=wall + LEASE)
         await uow.commit()
-    answers, failed = [], {}
+    answers: list[Answer] = []
+    failed: dict[int, str] = {}
     for r in rows:  # (2) no transaction is open here
         try:
             request = _request(r, app.policy)
@@ -273,16 +267,16 @@ async def submit_due_refunds(app, now: datetime, limit: int, *, only: int | None
     return Submitted(len(rows), [r.id for r in rows], failed)
 
 
-async def _release(app, ids: list[int]) -> None:
+async def _release(app: Ombuds, ids: list[int]) -> None:
     try:
         async with app.uow() as uow:
-            await uow.conn.execute(update(t.refunds).where(t.refunds.c.id.in_(ids)).values(claimed_until=None))
+            await money_store.lease_refunds(uow.conn, ids, until=None)
             await uow.commit()
     except Exception as exc:  # the database is gone too: the lease runs out by itself
         log.warning("refund_lease_kept", refunds=ids, error=str(exc)[:200])
 
 
-def _request(r, policy: Policy) -> RefundRequest:
+def _request(r: RefundRow, policy: Policy) -> RefundRequest:
     sent_at, earliest, latest = r.next_attempt_at, r.expected_earliest, r.expected_latest
     sent_on = local_date(sent_at, r.time_zone, r.country)  # R33: the buyer's own calendar day
     if sent_on != local_date(r.created_at, r.time_zone, r.country):
@@ -292,12 +286,14 @@ def _request(r, policy: Policy) -> RefundRequest:
                          earliest, latest, r.country, r.payment_ref)
 
 
-async def record_submissions(app, answers: list, now: datetime) -> None:
+async def record_submissions(app: Ombuds, answers: list[Answer], now: datetime) -> None:
     """The provider's answers, in one transaction: one statement for the refunds sent, one for
     those that back off. A refund whose answer was already recorded — by another sweeper whose
     lease it outlived, or by the provider's webhook — is left as it is (its key moved on, or
     its provider reference is set)."""
-    sent, backed_off, events = [], [], []
+    sent: list[dict[str, Any]] = []
+    backed_off: list[dict[str, Any]] = []
+    events: list[tuple[Event, int, datetime]] = []
     for r, request, answer in answers:
         if isinstance(answer, ProviderError):
             attempts = r.attempts + 1
@@ -310,44 +306,32 @@ async def record_submissions(app, answers: list, now: datetime) -> None:
                     "refund_id": r.id, "order_id": r.order_id, "buyer_id": r.buyer_id, "amount": r.amount,
                     "currency": r.currency, "attempts": attempts, "error": error}), r.id, now))
         else:
+            assert request is not None  # a request is None only when it could not be made
             sent.append({"b_id": r.id, "b_key": r.idempotency_key, "provider_ref": answer.reference,
                          "settles_at": answer.settles_at, "attempts": r.attempts + 1,
                          "expected_earliest": request.expected_earliest,
                          "expected_latest": request.expected_latest})
     async with app.uow() as uow:
-        await _update_unanswered(uow.conn, sent, next_attempt_at=None, last_error=None)
-        await _update_unanswered(uow.conn, backed_off)
+        await money_store.update_unanswered(uow.conn, sent, next_attempt_at=None, last_error=None)
+        await money_store.update_unanswered(uow.conn, backed_off)
         await sweep_store.add_events(uow.conn, events)
         await uow.commit()
-
-
-async def _update_unanswered(conn, rows: list[dict], **same) -> None:
-    if not rows:
-        return
-    r = t.refunds
-    columns = [k for k in rows[0] if not k.startswith("b_")]
-    await conn.execute(
-        update(r).where(r.c.id == bindparam("b_id"), r.c.idempotency_key == bindparam("b_key"),
-                        r.c.provider_ref.is_(None), r.c.next_attempt_at.is_not(None))
-        .values(claimed_until=None, **same, **{c: bindparam(c) for c in columns}), rows)
 
 
 async def settle_due_refunds(repo: Repository, now: datetime, limit: int, *, only: int | None = None) -> list[int]:
     """Record the provider's settlements that fell due (the simulator's callbacks); returns the
     refunds claimed."""
-    q = sweep_store.refunds_due(t.refunds.c.settles_at, now, SETTLE, limit, only=only)
-    if repo.locks_rows:
-        q = q.with_for_update(skip_locked=True)
-    rows = (await repo.conn.execute(q)).all()
+    rows = await money_store.claim_due_settlements(repo.conn, kind=SETTLE, now=now, limit=limit, only=only,
+                                                   locks=repo.locks_rows)
     await settle_many(repo, [(r, r.settles_at) for r in rows])
     return [r.id for r in rows]
 
 
-async def settle(repo: Repository, r, at: datetime) -> None:
+async def settle(repo: Repository, r: RefundRow, at: datetime) -> None:
     await settle_many(repo, [(r, at)])
 
 
-async def settle_many(repo: Repository, settled: Sequence[tuple[object, datetime]]) -> None:
+async def settle_many(repo: Repository, settled: Sequence[tuple[RefundRow, datetime]]) -> None:
     """The money reaches the buyers' payment methods: one statement each for the journal
     entries, their postings, the refunds and the outbox rows."""
     if not settled:
@@ -355,8 +339,7 @@ async def settle_many(repo: Repository, settled: Sequence[tuple[object, datetime
     await repo.post_many([(ledger.refund_settled(refund_id=r.id, buyer_id=r.buyer_id, amount=r.amount,
                                                  currency=r.currency, to_balance=False, order_id=r.order_id,
                                                  line_id=r.line_id), at) for r, at in settled])
-    await repo.conn.execute(update(t.refunds).where(t.refunds.c.id.in_([r.id for r, _ in settled]))
-                            .values(settles_at=None))
+    await money_store.mark_settled(repo.conn, [r.id for r, _ in settled])
     await sweep_store.add_events(repo.conn, [(Event("refund.settled", "refund", r.id, {
         "refund_id": r.id, "order_id": r.order_id, "buyer_id": r.buyer_id, "amount": r.amount,
         "currency": r.currency, "settled_at": at.isoformat()}), r.id, at) for r, at in settled])

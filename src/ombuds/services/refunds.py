@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
-
 from ombuds.domain.errors import Conflict, NotFound
 from ombuds.services import money, queries
 from ombuds.services.context import PLATFORM, Ombuds
-from ombuds.store import tables as t
+from ombuds.store import money_store
+from ombuds.store.money_store import RefundRow
+from ombuds.store.uow import UnitOfWork
 
 
-async def _load(uow, refund_id: int):
-    q = select(t.refunds).where(t.refunds.c.id == refund_id)
-    if uow.repo.locks_rows:
-        q = q.with_for_update()
-    row = (await uow.conn.execute(q)).first()
+async def _load(uow: UnitOfWork, refund_id: int) -> RefundRow:
+    row = await money_store.get_refund(uow.conn, refund_id, lock=uow.repo.locks_rows)
     if row is None:
         raise NotFound("refund")
     return row
@@ -30,8 +27,7 @@ async def retry(app: Ombuds, *, refund_id: int) -> dict:
         r = await _load(uow, refund_id)
         if r.provider_ref is not None or r.destination != money.ORIGINAL_METHOD:
             raise Conflict("refund_not_failed", "This refund is not waiting to be retried.", None)
-        await uow.conn.execute(update(t.refunds).where(t.refunds.c.id == refund_id)
-                               .values(next_attempt_at=now, attempts=0, last_error=None))
+        await money_store.update_refund(uow.conn, refund_id, next_attempt_at=now, attempts=0, last_error=None)
         await uow.commit()
     return await _view(app, refund_id)
 
@@ -40,10 +36,7 @@ async def record_settlement(app: Ombuds, *, refund_id: int) -> dict:
     now = await app.now()
     async with app.uow() as uow:
         r = await _load(uow, refund_id)
-        settled = (await uow.conn.execute(select(t.journal_entries.c.id).where(
-            t.journal_entries.c.refund_id == refund_id,
-            t.journal_entries.c.kind.in_(queries.SETTLED_KINDS)))).first()
-        if settled is not None:
+        if await money_store.is_settled(uow.conn, refund_id, kinds=queries.SETTLED_KINDS):
             raise Conflict("refund_already_settled", "This refund has already settled.", None)
         if r.provider_ref is None:
             raise Conflict("refund_not_submitted", "This refund has not reached the provider yet.", None)
