@@ -7,12 +7,12 @@ from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.utils import parseaddr
 
-from sqlalchemy import Table, or_, select, update
-
 from ombuds.adapters.clock import wall_now
 from ombuds.adapters.smtp import SmtpServer
 from ombuds.services.context import Ombuds
 from ombuds.settings import Settings
+from ombuds.store import delivery_store
+from ombuds.store.delivery_store import Channel, MessageRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,52 +65,42 @@ class Claim:
     """Rows claimed until ``until`` (real time). ``until`` is also the claim's mark: an update
     that checks ``claimed_until = until`` touches only rows this claim still holds."""
 
-    rows: list
+    rows: list[MessageRow]
     until: datetime
 
 
-async def claim(app: Ombuds, table: Table, *, now: datetime, limit: int, lease: timedelta) -> Claim:
-    """Claim due pending rows of ``table`` for ``lease`` of real time."""
+async def claim(app: Ombuds, channel: Channel, *, now: datetime, limit: int, lease: timedelta) -> Claim:
+    """Claim due pending messages of ``channel`` for ``lease`` of real time."""
     until = wall_now() + lease
-    return Claim(await claim_due(app, table, now=now, limit=limit, lease=lease, until=until), until)
+    return Claim(await claim_due(app, channel, now=now, limit=limit, lease=lease, until=until), until)
 
 
-async def renew(app: Ombuds, table: Table, held: Claim, ids: list[int], lease: timedelta) -> Claim | None:
+async def renew(app: Ombuds, channel: Channel, held: Claim, ids: list[int], lease: timedelta) -> Claim | None:
     """Extend the lease on ``ids`` if this claim still holds every one of them; None if not."""
     until = wall_now() + lease
     async with app.uow() as uow:
-        done = await uow.conn.execute(update(table).where(
-            table.c.id.in_(ids), table.c.claimed_until == held.until, table.c.status == "pending")
-            .values(claimed_until=until))
-        if done.rowcount != len(ids):
+        if await delivery_store.renew(uow.conn, channel, ids, held_until=held.until, until=until) != len(ids):
             return None  # some were taken over: leave the rest to whoever holds them
         await uow.commit()
     return Claim(held.rows, until)
 
 
-async def release(app: Ombuds, table: Table, held: Claim, ids: list[int]) -> None:
+async def release(app: Ombuds, channel: Channel, held: Claim, ids: list[int]) -> None:
     """Give back rows this claim still holds, unsent, for the next dispatcher."""
     if ids:
         async with app.uow() as uow:
-            await uow.conn.execute(update(table).where(table.c.id.in_(ids), table.c.claimed_until == held.until)
-                                   .values(claimed_until=None))
+            await delivery_store.release(uow.conn, channel, ids, held_until=held.until)
             await uow.commit()
 
 
-async def claim_due(app: Ombuds, table: Table, *, now: datetime, limit: int, lease: timedelta,
-                    until: datetime | None = None) -> list:
-    """Claim due pending rows of ``table`` for ``lease`` of real time; returns the rows."""
+async def claim_due(app: Ombuds, channel: Channel, *, now: datetime, limit: int, lease: timedelta,
+                    until: datetime | None = None) -> list[MessageRow]:
+    """Claim due pending messages of ``channel`` for ``lease`` of real time; returns them."""
     wall = wall_now()
     until = until or wall + lease
     async with app.uow() as uow:
-        q = (select(table).where(table.c.status == "pending", table.c.next_attempt_at <= now,
-                                 or_(table.c.claimed_until.is_(None), table.c.claimed_until < wall))
-             .order_by(table.c.next_attempt_at, table.c.id).limit(limit))
-        if uow.is_postgres:
-            q = q.with_for_update(skip_locked=True)
-        rows = (await uow.conn.execute(q)).all()
+        rows = await delivery_store.claim_due(uow.conn, channel, now=now, wall=wall, until=until, limit=limit,
+                                              lock=uow.is_postgres)
         if rows:
-            await uow.conn.execute(update(table).where(table.c.id.in_([r.id for r in rows]))
-                                   .values(claimed_until=until))
             await uow.commit()
     return rows

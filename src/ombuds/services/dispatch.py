@@ -23,13 +23,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import structlog
-from sqlalchemy import select, update
 
 from ombuds.emails.notices import OutboxEvent
 from ombuds.services import mail, webhooks
 from ombuds.services.context import Ombuds
 from ombuds.services.delivery import DispatchConfig
-from ombuds.store.tables import outbox
+from ombuds.store import delivery_store
 
 log = structlog.get_logger("ombuds.dispatch")
 
@@ -71,18 +70,14 @@ async def fan_out_batch(app: Ombuds, config: DispatchConfig) -> int:
     """Claim up to ``batch`` undispatched events, queue their messages, mark them dispatched."""
     async with app.uow() as uow:
         now = await app.now()  # read through the unit of work's connection
-        q = select(outbox).where(outbox.c.dispatched_at.is_(None)).order_by(outbox.c.id).limit(config.batch)
-        if uow.is_postgres:
-            q = q.with_for_update(skip_locked=True)
-        rows = (await uow.conn.execute(q)).all()
+        rows = await delivery_store.claim_undispatched(uow.conn, limit=config.batch, lock=uow.is_postgres)
         if not rows:
             return 0
         events = [OutboxEvent(r.id, r.type, r.aggregate, r.aggregate_id, r.payload, r.created_at)
                   for r in rows]
         await mail.queue(uow.conn, events, now=now, config=config)
         await webhooks.queue(uow.conn, events, now=now)
-        await uow.conn.execute(update(outbox).where(outbox.c.id.in_([e.id for e in events]))
-                               .values(dispatched_at=now))
+        await delivery_store.mark_dispatched(uow.conn, [e.id for e in events], at=now)
         await uow.commit()
     log.debug("outbox_dispatched", count=len(events), first=events[0].id, last=events[-1].id)
     return len(events)

@@ -3,14 +3,14 @@ kept in the local mailbox when no SMTP server is configured (the embedded defaul
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import Any
 
 import structlog
-from sqlalchemy import desc, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ombuds.adapters.clock import wall_now
 from ombuds.adapters.smtp import NOT_SENT, SmtpMailer
@@ -31,29 +31,32 @@ from ombuds.emails.substance import Said
 from ombuds.services import sign_in_links
 from ombuds.services.context import Ombuds
 from ombuds.services.delivery import DispatchConfig, claim, release, renew
-from ombuds.store.tables import orders, outbox, timeline, users
-from ombuds.store.tables_notify import mail_messages as mm
-from ombuds.store.tables_trust import complaint_timeline
+from ombuds.store import mail_store
+from ombuds.store.delivery_store import Channel, MessageRow
+from ombuds.store.mail_store import LOCAL, MailRow, Person
+from ombuds.store.uow import Connection
 
 log = structlog.get_logger("ombuds.mail")
 
-LOCAL, PENDING, SENT, FAILED = "local", "pending", "sent", "failed"
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+MAIL: Channel = "mail"
 
 
-async def queue(conn: AsyncConnection, events: list[OutboxEvent], *, now, config: DispatchConfig) -> int:
+async def queue(conn: Connection, events: list[OutboxEvent], *, now: datetime, config: DispatchConfig) -> int:
     """Within the fan-out transaction: one message per party concerned per change."""
     grouped = changes(events)
     roles = await _parties(conn, grouped)
     said = await _said(conn, grouped)
-    told = [audience(change, s) for change, s in zip(grouped, said)]
+    told = [audience(change, s) for change, s in zip(grouped, said, strict=True)]
     people = await _people(conn, {i for r in roles for i in r.values()})
-    arbitrators = await _arbitrators(conn) if any(ARBITRATORS in t for t in told) else []
+    arbitrators = await mail_store.arbitrators(conn) if any(ARBITRATORS in t for t in told) else []
     status = PENDING if config.smtp is not None else LOCAL
     sender = config.sender
-    rows, links = [], []
-    for change, ids, s, to in zip(grouped, roles, said, told):
+    rows: list[dict[str, Any]] = []
+    links: list[dict[str, Any]] = []
+    for change, ids, s, to in zip(grouped, roles, said, told, strict=True):
         readers = [(role, person) for role in to for person in (
-            arbitrators if role == ARBITRATORS else [people.get(ids.get(role))]) if person is not None]
+            arbitrators if role == ARBITRATORS else [_reader(people, ids, role)]) if person is not None]
         for role, person in readers:
             m = compose(change, Recipient(person.id, role, person.name, person.email, person.language,
                                           str(zone(person.time_zone, person.country))),
@@ -69,51 +72,49 @@ async def queue(conn: AsyncConnection, events: list[OutboxEvent], *, now, config
                 "attempts": 0, "next_attempt_at": now if status == PENDING else None,
                 "created_at": now})
     if rows:
-        await conn.execute(insert(mm), rows)
+        await mail_store.add_messages(conn, rows)
     await sign_in_links.record_links(conn, links)
     return len(rows)
 
 
-def _sign_in_links(config: DispatchConfig, user_id: int, now, links: list[dict]):
+def _reader(people: dict[int, Person], ids: dict[str, int], role: str) -> Person | None:
+    """The party in ``role``, if the change has one and they are found."""
+    user_id = ids.get(role)
+    return None if user_id is None else people.get(user_id)
+
+
+def _sign_in_links(config: DispatchConfig, user_id: int, now: datetime,
+                   links: list[dict[str, Any]]) -> Callable[[str], str] | None:
     """R43 (policy switch): the e-mail's link also signs its reader in, once."""
-    if config.sign_in_link_lifetime is None:
+    lifetime = config.sign_in_link_lifetime
+    if lifetime is None:
         return None
 
     def link(path: str) -> str:
         secret = sign_in_links.new_secret()
         links.append(sign_in_links.link_row(secret, user_id=user_id, landing_page=path, now=now,
-                                            lifetime=config.sign_in_link_lifetime,
+                                            lifetime=lifetime,
                                             issued_for=sign_in_links.EMAIL))
         return sign_in_links.link_url(config.public_url, secret)
     return link
 
 
-async def _parties(conn: AsyncConnection, grouped: list[Change]) -> list[dict[str, int]]:
+async def _parties(conn: Connection, grouped: list[Change]) -> list[dict[str, int]]:
     """Role → user id for each change. Order events do not carry the parties; the order does."""
     order_ids = {c.cause.aggregate_id for c in grouped if c.cause.aggregate == "order"}
-    of_order = {}
-    if order_ids:
-        of_order = {o.id: {"buyer": o.buyer_id, "seller": o.seller_id} for o in (await conn.execute(
-            select(orders.c.id, orders.c.buyer_id, orders.c.seller_id).where(orders.c.id.in_(order_ids)))).all()}
+    of_order = await mail_store.parties_of_orders(conn, order_ids) if order_ids else {}
     return [{**(of_order.get(c.cause.aggregate_id, {}) if c.cause.aggregate == "order" else {}), **parties(c)}
             for c in grouped]
 
 
-async def _said(conn: AsyncConnection, grouped: list[Change]) -> list[Said]:
+async def _said(conn: Connection, grouped: list[Change]) -> list[Said]:
     """For each change, what its timeline entry says (R36): who acted, so that they are not
     told of their own action; what they gave (a verdict's amount, a message); and, for a
     verdict on the table, which parties have agreed to it (R16) — as of the change."""
     wanted = {"dispute": {c.cause.aggregate_id for c in grouped
                           if c.cause.aggregate == "dispute" and c.cause.type != REMINDER},
               "complaint": {c.cause.aggregate_id for c in grouped if c.cause.aggregate == "complaint"}}
-    entries: dict[tuple[str, int], list] = {}
-    for kind, table, key in (("dispute", timeline, timeline.c.dispute_id),
-                             ("complaint", complaint_timeline, complaint_timeline.c.complaint_id)):
-        if wanted[kind]:
-            for r in (await conn.execute(select(key.label("of"), table.c.at, table.c.actor, table.c.action,
-                                                table.c.details).where(key.in_(wanted[kind]))
-                                         .order_by(table.c.id))).all():
-                entries.setdefault((kind, r.of), []).append(r)
+    entries = await mail_store.timeline_entries(conn, disputes=wanted["dispute"], complaints=wanted["complaint"])
     found = []
     for change in grouped:
         cause = change.cause
@@ -131,22 +132,13 @@ async def _said(conn: AsyncConnection, grouped: list[Change]) -> list[Said]:
     return found
 
 
-async def _arbitrators(conn: AsyncConnection) -> list:
-    return (await conn.execute(select(users.c.id, users.c.name, users.c.email, users.c.language,
-                                      users.c.country, users.c.time_zone)
-                               .where(users.c.role == "arbitrator").order_by(users.c.id))).all()
-
-
-async def _people(conn: AsyncConnection, ids: set[int]) -> dict:
+async def _people(conn: Connection, ids: set[int]) -> dict[int, Person]:
     if not ids:
         return {}
-    rows = (await conn.execute(select(users.c.id, users.c.name, users.c.email, users.c.language,
-                                      users.c.country, users.c.time_zone)
-                               .where(users.c.id.in_(ids)))).all()
-    return {r.id: r for r in rows}
+    return await mail_store.people(conn, ids)
 
 
-def as_email(row, config: DispatchConfig) -> EmailMessage:
+def as_email(row: MessageRow, config: DispatchConfig) -> EmailMessage:
     """The MIME message for a queued row: plain text and HTML, with the event's id."""
     msg = EmailMessage()
     msg["From"] = config.sender
@@ -171,10 +163,13 @@ async def send_due(app: Ombuds, config: DispatchConfig) -> int:
     message, each result is recorded as soon as the server answers, and a message whose claim
     was lost is not sent. A crash repeats at most the message in flight, after its lease.
     """
+    smtp = config.smtp
+    if smtp is None:  # nothing is sent without a server: e-mails are kept in the local mailbox
+        return 0
     now = await app.now()
-    per_message = timedelta(seconds=config.smtp.timeout)
+    per_message = timedelta(seconds=smtp.timeout)
     limit = max(1, min(config.batch, int(config.lease / per_message)))
-    held = await claim(app, mm, now=now, limit=limit, lease=config.lease)
+    held = await claim(app, MAIL, now=now, limit=limit, lease=config.lease)
     rows = held.rows
     if not rows:
         return 0
@@ -183,7 +178,7 @@ async def send_due(app: Ombuds, config: DispatchConfig) -> int:
         nonlocal held
         if wall_now() + per_message < held.until:
             return True
-        renewed = await renew(app, mm, held, [r.id for r in rows[i:]], config.lease)
+        renewed = await renew(app, MAIL, held, [r.id for r in rows[i:]], config.lease)
         if renewed is None:
             log.warning("mail_claim_lost", first=rows[i].id)
             return False
@@ -196,18 +191,18 @@ async def send_due(app: Ombuds, config: DispatchConfig) -> int:
         await _record(app, rows[i], error, now=now, config=config)
         recorded.add(i)
 
-    results = await SmtpMailer(config.smtp).send([as_email(r, config) for r in rows],
+    results = await SmtpMailer(smtp).send([as_email(r, config) for r in rows],
                                                  before_each=before_each, after_each=after_each)
     # Not sent because the claim was lost: give back what this claim still holds. Not tried
     # because the server could not be reached or went away: a failed try, retried with backoff.
-    await release(app, mm, held, [r.id for r, result in zip(rows, results) if result is NOT_SENT])
-    for i, (row, result) in enumerate(zip(rows, results)):
+    await release(app, MAIL, held, [r.id for r, result in zip(rows, results, strict=True) if result is NOT_SENT])
+    for i, (row, result) in enumerate(zip(rows, results, strict=True)):
         if i not in recorded and result is not NOT_SENT:
             await _record(app, row, result, now=now, config=config)
     return sum(1 for result in results if result is not NOT_SENT)
 
 
-async def _record(app: Ombuds, row, error: str | None, *, now, config: DispatchConfig) -> None:
+async def _record(app: Ombuds, row: MessageRow, error: str | None, *, now: datetime, config: DispatchConfig) -> None:
     """One message's result, in its own transaction, as soon as the server has answered."""
     attempts = row.attempts + 1
     if error is None:
@@ -218,31 +213,19 @@ async def _record(app: Ombuds, row, error: str | None, *, now, config: DispatchC
     else:
         values = {"next_attempt_at": now + config.retry_delay(attempts), "last_error": error}
     async with app.uow() as uow:
-        await uow.conn.execute(update(mm).where(mm.c.id == row.id, mm.c.status == PENDING)
-                               .values(attempts=attempts, claimed_until=None, **values))
+        await mail_store.record_result(uow.conn, row.id, pending=PENDING, attempts=attempts, **values)
         await uow.commit()
 
 
 # The local mailbox (no SMTP server configured) ----------------------------------------
 
-# Each e-mail is shown with the moment its change happened (the event's time), not the moment
-# the dispatcher queued it: a demo seeded in the past queues everything at once.
-_HAPPENED_AT = outbox.c.created_at.label("happened_at")
+async def mailbox(app: Ombuds, *, limit: int = 200) -> list[MailRow]:
+    """The messages kept, newest first; each with the moment its change happened."""
+    return await mail_store.mailbox(app.engine, limit=limit)
 
 
-async def mailbox(app: Ombuds, *, limit: int = 200) -> list:
-    async with app.engine.connect() as conn:
-        return (await conn.execute(
-            select(mm.c.id, mm.c.to_name, mm.c.to_address, mm.c.language, mm.c.subject,
-                   mm.c.event_type, mm.c.created_at, _HAPPENED_AT)
-            .join(outbox, outbox.c.id == mm.c.event_id)
-            .where(mm.c.status == LOCAL).order_by(desc(mm.c.id)).limit(limit))).all()
-
-
-async def mailbox_message(app: Ombuds, message_id: int):
-    async with app.engine.connect() as conn:
-        row = (await conn.execute(select(mm, _HAPPENED_AT).join(outbox, outbox.c.id == mm.c.event_id)
-                                  .where(mm.c.id == message_id, mm.c.status == LOCAL))).first()
+async def mailbox_message(app: Ombuds, message_id: int) -> MailRow:
+    row = await mail_store.mailbox_message(app.engine, message_id)
     if row is None:
         raise NotFound("message")
     return row

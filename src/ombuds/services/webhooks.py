@@ -14,24 +14,25 @@ import base64
 import json
 import re
 import secrets
+from datetime import datetime
+from typing import Any
 
 import structlog
-from sqlalchemy import desc, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ombuds.adapters.webhook_http import PostResult, SignedPost, WebhookPoster
 from ombuds.domain.errors import DomainError, Forbidden, NotFound
 from ombuds.emails.notices import OutboxEvent
 from ombuds.services.context import Caller, Ombuds
 from ombuds.services.delivery import DispatchConfig, claim_due
-from ombuds.store.tables import outbox
-from ombuds.store.tables_notify import webhook_attempts as wa
-from ombuds.store.tables_notify import webhook_deliveries as wd
-from ombuds.store.tables_notify import webhook_endpoints as we
+from ombuds.store import webhook_store
+from ombuds.store.delivery_store import Channel, MessageRow
+from ombuds.store.uow import Connection
+from ombuds.store.webhook_store import FAILED, PENDING, EndpointRow
 
 log = structlog.get_logger("ombuds.webhooks")
 
-PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
+SUCCEEDED = "succeeded"
+WEBHOOK: Channel = "webhook"
 ENDPOINT_DISABLED = "webhook.endpoint_disabled"
 EVENT_PATTERN = re.compile(r"^(\*|[a-z_]+\.\*|[a-z_]+\.[a-z_]+)$")
 
@@ -70,12 +71,12 @@ async def create_endpoint(app: Ombuds, *, caller: Caller, url: str, event_types:
     row = {"url": url, "event_types": list(dict.fromkeys(event_types)), "description": description.strip(),
            "secret": new_secret(), "enabled": True, "consecutive_failures": 0, "created_at": now}
     async with app.uow() as uow:
-        row["id"] = (await uow.conn.execute(insert(we).values(**row).returning(we.c.id))).scalar_one()
+        row["id"] = await webhook_store.add_endpoint(uow.conn, **row)
         await uow.commit()
     return {**endpoint_view(row, disabled_at=None, disabled_reason=None), "secret": row["secret"]}
 
 
-def endpoint_view(row, **overrides) -> dict:
+def endpoint_view(row: EndpointRow | dict[str, Any], **overrides: Any) -> dict[str, Any]:
     r = {**(row if isinstance(row, dict) else row._asdict()), **overrides}
     return {"id": r["id"], "url": r["url"], "event_types": r["event_types"], "description": r["description"],
             "enabled": r["enabled"], "consecutive_failures": r["consecutive_failures"],
@@ -85,9 +86,7 @@ def endpoint_view(row, **overrides) -> dict:
 
 async def list_endpoints(app: Ombuds, *, caller: Caller) -> list[dict]:
     _require_marketplace(caller)
-    async with app.engine.connect() as conn:
-        rows = (await conn.execute(select(we).where(we.c.deleted_at.is_(None)).order_by(we.c.id))).all()
-    return [endpoint_view(r) for r in rows]
+    return [endpoint_view(r) for r in await webhook_store.endpoints(app.engine)]
 
 
 async def get_endpoint(app: Ombuds, *, caller: Caller, endpoint_id: int) -> dict:
@@ -96,8 +95,8 @@ async def get_endpoint(app: Ombuds, *, caller: Caller, endpoint_id: int) -> dict
         return endpoint_view(await _endpoint(conn, endpoint_id))
 
 
-async def _endpoint(conn: AsyncConnection, endpoint_id: int):
-    row = (await conn.execute(select(we).where(we.c.id == endpoint_id, we.c.deleted_at.is_(None)))).first()
+async def _endpoint(conn: Connection, endpoint_id: int) -> EndpointRow:
+    row = await webhook_store.endpoint(conn, endpoint_id)
     if row is None:
         raise NotFound("webhook_endpoint", "id")
     return row
@@ -109,8 +108,8 @@ async def delete_endpoint(app: Ombuds, *, caller: Caller, endpoint_id: int) -> N
     now = await app.now()
     async with app.uow() as uow:
         await _endpoint(uow.conn, endpoint_id)
-        await uow.conn.execute(update(we).where(we.c.id == endpoint_id).values(deleted_at=now, enabled=False))
-        await _fail_pending(uow.conn, endpoint_id)
+        await webhook_store.update_endpoint(uow.conn, endpoint_id, deleted_at=now, enabled=False)
+        await webhook_store.fail_pending(uow.conn, endpoint_id)
         await uow.commit()
 
 
@@ -119,8 +118,8 @@ async def enable_endpoint(app: Ombuds, *, caller: Caller, endpoint_id: int) -> d
     _require_marketplace(caller)
     async with app.uow() as uow:
         await _endpoint(uow.conn, endpoint_id)
-        await uow.conn.execute(update(we).where(we.c.id == endpoint_id).values(
-            enabled=True, consecutive_failures=0, disabled_at=None, disabled_reason=None))
+        await webhook_store.update_endpoint(uow.conn, endpoint_id, enabled=True, consecutive_failures=0,
+                                            disabled_at=None, disabled_reason=None)
         row = await _endpoint(uow.conn, endpoint_id)
         await uow.commit()
     return endpoint_view(row)
@@ -132,15 +131,7 @@ async def list_deliveries(app: Ombuds, *, caller: Caller, endpoint_id: int, stat
     _require_marketplace(caller)
     async with app.engine.connect() as conn:
         await _endpoint(conn, endpoint_id)
-        q = select(wd).where(wd.c.endpoint_id == endpoint_id).order_by(desc(wd.c.id)).limit(limit)
-        if status:
-            q = q.where(wd.c.status == status)
-        deliveries = (await conn.execute(q)).all()
-        tries: dict[int, list] = {}
-        if deliveries:
-            for a in (await conn.execute(select(wa).where(wa.c.delivery_id.in_([d.id for d in deliveries]))
-                                         .order_by(wa.c.delivery_id, wa.c.number))).all():
-                tries.setdefault(a.delivery_id, []).append(a)
+        deliveries, tries = await webhook_store.deliveries(conn, endpoint_id, status=status, limit=limit)
     return [{"id": d.id, "event_id": f"evt_{d.event_id}", "event_type": d.event_type, "status": d.status,
              "attempts": d.attempts, "next_attempt_at": _iso(d.next_attempt_at),
              "created_at": _iso(d.created_at), "delivered_at": _iso(d.delivered_at),
@@ -151,8 +142,8 @@ async def list_deliveries(app: Ombuds, *, caller: Caller, endpoint_id: int, stat
             for d in deliveries]
 
 
-def _iso(t):
-    return t and t.isoformat()
+def _iso(t: datetime | None) -> str | None:
+    return None if t is None else t.isoformat()
 
 
 # Fan-out and sending ----------------------------------------------------------------
@@ -163,16 +154,15 @@ def body_of(e: OutboxEvent) -> str:
                        "data": e.payload}, separators=(",", ":"), sort_keys=True, default=str)
 
 
-async def queue(conn: AsyncConnection, events: list[OutboxEvent], *, now) -> int:
+async def queue(conn: Connection, events: list[OutboxEvent], *, now: datetime) -> int:
     """Within the fan-out transaction: a delivery per event per enabled endpoint that wants it."""
-    endpoints = (await conn.execute(select(we.c.id, we.c.event_types)
-                                    .where(we.c.enabled.is_(True), we.c.deleted_at.is_(None)))).all()
+    endpoints = await webhook_store.enabled_endpoints(conn)
     rows = [{"endpoint_id": ep.id, "event_id": e.id, "event_type": e.type, "body": body_of(e),
              "status": PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now}
             for e in events for ep in endpoints
             if matches(ep.event_types, e.type) and not (e.type == ENDPOINT_DISABLED and e.aggregate_id == ep.id)]
     if rows:
-        await conn.execute(insert(wd), rows)
+        await webhook_store.add_deliveries(conn, rows)
     return len(rows)
 
 
@@ -182,12 +172,10 @@ async def send_due(app: Ombuds, config: DispatchConfig) -> int:
     # A batch must finish within the lease, or another dispatcher would send it again.
     rounds = max(1, int(config.lease.total_seconds() // max(config.webhook_timeout, 0.001)))
     limit = max(1, min(config.batch, rounds * config.webhook_concurrency))
-    rows = await claim_due(app, wd, now=now, limit=limit, lease=config.lease)
+    rows = await claim_due(app, WEBHOOK, now=now, limit=limit, lease=config.lease)
     if not rows:
         return 0
-    async with app.engine.connect() as conn:
-        endpoints = {e.id: e for e in (await conn.execute(
-            select(we.c.id, we.c.url, we.c.secret).where(we.c.id.in_({r.endpoint_id for r in rows})))).all()}
+    endpoints = await webhook_store.signing(app.engine, {r.endpoint_id for r in rows})
     posts = [SignedPost(endpoints[r.endpoint_id].url, endpoints[r.endpoint_id].secret, f"evt_{r.event_id}",
                         r.body) for r in rows]
 
@@ -199,9 +187,10 @@ async def send_due(app: Ombuds, config: DispatchConfig) -> int:
     return len(rows)
 
 
-async def _record(app: Ombuds, row, result: PostResult, *, now, config: DispatchConfig) -> None:
+async def _record(app: Ombuds, row: MessageRow, result: PostResult, *, now: datetime, config: DispatchConfig) -> None:
     number = row.attempts + 1
     next_at = None
+    values: dict[str, Any]
     if result.ok:
         values = {"status": SUCCEEDED, "delivered_at": now}
     elif number >= config.max_attempts:
@@ -212,39 +201,27 @@ async def _record(app: Ombuds, row, result: PostResult, *, now, config: Dispatch
     async with app.uow() as uow:
         c = uow.conn
         # The endpoint row first, then its deliveries: every writer locks in this order.
+        ep = None
         if result.ok:
-            await c.execute(update(we).where(we.c.id == row.endpoint_id, we.c.consecutive_failures != 0)
-                            .values(consecutive_failures=0))
+            await webhook_store.reset_failures(c, row.endpoint_id)
         else:
-            ep = (await c.execute(update(we).where(we.c.id == row.endpoint_id)
-                                  .values(consecutive_failures=we.c.consecutive_failures + 1)
-                                  .returning(we.c.consecutive_failures, we.c.enabled, we.c.url))).first()
-        await c.execute(update(wd).where(wd.c.id == row.id, wd.c.status == PENDING)
-                        .values(attempts=number, next_attempt_at=next_at, claimed_until=None, **values))
-        await c.execute(insert(wa).values(delivery_id=row.id, number=number, attempted_at=now,
-                                          succeeded=result.ok, status_code=result.status_code,
-                                          error=result.error, response_body=result.response_body,
-                                          next_attempt_at=next_at))
-        if not result.ok and ep.enabled and ep.consecutive_failures >= config.disable_after_failures:
+            ep = await webhook_store.count_failure(c, row.endpoint_id)
+        await webhook_store.record_try(c, row.id, number=number, at=now, next_attempt_at=next_at,
+                                       succeeded=result.ok, status_code=result.status_code, error=result.error,
+                                       response_body=result.response_body, **values)
+        if ep is not None and ep.enabled and ep.consecutive_failures >= config.disable_after_failures:
             await _disable(c, row.endpoint_id, ep.url, ep.consecutive_failures, result, now)
         await uow.commit()
 
 
-async def _disable(conn: AsyncConnection, endpoint_id: int, url: str, failures: int, last: PostResult,
-                   now) -> None:
+async def _disable(conn: Connection, endpoint_id: int, url: str, failures: int, last: PostResult,
+                   now: datetime) -> None:
     reason = f"{failures} deliveries in a row failed; the last: {last.error}"
-    await conn.execute(update(we).where(we.c.id == endpoint_id)
-                       .values(enabled=False, disabled_at=now, disabled_reason=reason))
-    await _fail_pending(conn, endpoint_id)
     # The operator is told through the outbox, like every other change.
-    await conn.execute(insert(outbox).values(
-        type=ENDPOINT_DISABLED, aggregate="webhook", aggregate_id=endpoint_id, created_at=now,
-        payload={"webhook_endpoint_id": endpoint_id, "url": url, "consecutive_failures": failures,
-                 "reason": reason, "disabled_at": now.isoformat()}))
+    await webhook_store.disable_endpoint(conn, endpoint_id, at=now, reason=reason, event={
+        "type": ENDPOINT_DISABLED, "aggregate": "webhook",
+        "payload": {"webhook_endpoint_id": endpoint_id, "url": url, "consecutive_failures": failures,
+                    "reason": reason, "disabled_at": now.isoformat()}})
     log.warning("webhook_endpoint_disabled", endpoint=endpoint_id, url=url, failures=failures,
                 last_error=last.error)
 
-
-async def _fail_pending(conn: AsyncConnection, endpoint_id: int) -> None:
-    await conn.execute(update(wd).where(wd.c.endpoint_id == endpoint_id, wd.c.status == PENDING)
-                       .values(status=FAILED, next_attempt_at=None, claimed_until=None))
