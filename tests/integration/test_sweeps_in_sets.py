@@ -20,6 +20,7 @@ from prometheus_client import REGISTRY
 from ombuds.domain import engine, ledger
 from ombuds.services import money
 from ombuds.store import sweep_store
+from tests.integration import test_money
 from tests.integration.test_cli import ombuds
 from tests.integration.test_money import (
     CountingProvider,  # noqa: F401
@@ -28,6 +29,10 @@ from tests.integration.test_money import (
     on_app_loop,
     refund_of,
 )
+
+# The money tests' fixtures, which the tests here take by name.
+books, commission_bps, market, money_client = (test_money.books, test_money.commission_bps, test_money.market,
+                                               test_money.money_client)
 
 PRICE = 1850
 
