@@ -36,7 +36,7 @@ async def record_settlement(app: Ombuds, *, refund_id: int) -> dict:
     now = await app.now()
     async with app.uow() as uow:
         r = await _load(uow, refund_id)
-        if await money_store.is_settled(uow.conn, refund_id, kinds=queries.SETTLED_KINDS):
+        if await money_store.is_settled(uow.conn, refund_id):
             raise Conflict("refund_already_settled", "This refund has already settled.", None)
         if r.provider_ref is None:
             raise Conflict("refund_not_submitted", "This refund has not reached the provider yet.", None)

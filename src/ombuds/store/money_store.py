@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ombuds.store import sweep_store
 from ombuds.store import tables as t
+from ombuds.store.read_models import SETTLED_KINDS
 
 RefundRow = Row[*tuple[Any, ...]]
 """A ``refunds`` row; a claim's also has the buyer's ``country``, ``time_zone`` and the order's
@@ -75,10 +76,10 @@ async def mark_settled(conn: AsyncConnection, ids: Sequence[int]) -> None:
     await conn.execute(update(t.refunds).where(t.refunds.c.id.in_(ids)).values(settles_at=None))
 
 
-async def is_settled(conn: AsyncConnection, refund_id: int, *, kinds: Sequence[str]) -> bool:
-    """Whether the refund has a settling journal entry (one of ``kinds``)."""
+async def is_settled(conn: AsyncConnection, refund_id: int) -> bool:
+    """Whether the refund has a journal entry that settles it: the ledger says so, not a flag."""
     found = (await conn.execute(select(t.journal_entries.c.id).where(
-        t.journal_entries.c.refund_id == refund_id, t.journal_entries.c.kind.in_(kinds)))).first()
+        t.journal_entries.c.refund_id == refund_id, t.journal_entries.c.kind.in_(SETTLED_KINDS)))).first()
     return found is not None
 
 
