@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -20,6 +20,8 @@ from ombuds.domain import ledger
 from ombuds.domain.business_days import refund_window
 from ombuds.domain.disputes import Dispute
 from ombuds.domain.events import Event
+from ombuds.domain.identity import saved_id
+from ombuds.domain.ledger import JournalEntry
 from ombuds.domain.orders import Order, OrderState
 from ombuds.domain.payouts import payouts_due
 from ombuds.domain.policy import Policy
@@ -48,7 +50,7 @@ async def pay_out(repo: Repository, order: Order, now: datetime, policy: Policy)
 
     A line released by its dispute is paid when the dispute closed, never earlier, even when
     one sweep applies the order's and the dispute's deadlines together."""
-    return (await pay_out_many(repo, [(order, now)], policy)).get(order.id, {})
+    return (await pay_out_many(repo, [(order, now)], policy)).get(saved_id(order), {})
 
 
 async def pay_out_many(repo: Repository, items: Sequence[tuple[Order, datetime]],
@@ -57,37 +59,42 @@ async def pay_out_many(repo: Repository, items: Sequence[tuple[Order, datetime]]
     need is read with one query each (disputes, lines paid, chargebacks, escrow balances) and
     written with one statement each (payouts, journal entries and postings, outbox rows).
     The domain (:func:`payouts_due`) still decides every line. Returns order → line → amount."""
-    ready = [(o, at) for o, at in items if o.state in (OrderState.completed, OrderState.closed)]
+    ready = [(o, saved_id(o), at) for o, at in items if o.state in (OrderState.completed, OrderState.closed)]
     if not ready:
         return {}
     conn = repo.conn
-    ids = [o.id for o, _ in ready]
+    ids = [order_id for _, order_id, _ in ready]
     disputes = await sweep_store.disputes_of_orders(conn, ids)
     paid_out = await sweep_store.paid_out_lines(conn, ids)
-    held = await sweep_store.held_lines(conn, (o for o, _ in ready))  # R39: open chargebacks hold lines
-    due = {o.id: payouts_due(o, disputes[o.id], paid_out, held) for o, _ in ready}
+    held = await sweep_store.held_lines(conn, (o for o, _, _ in ready))  # R39: open chargebacks hold lines
+    due = {order_id: payouts_due(o, disputes[order_id], paid_out, held) for o, order_id, _ in ready}
     lines = [line_id for lines in due.values() for line_id in lines]
     if not lines:
         return {}
     balances = await repo.balances([ledger.escrow(line_id) for line_id in lines])
-    payouts, entries, events, paid = [], [], [], {}
-    for order, now in ready:
-        closed_at = {d.line_id: d.closed_at for d in disputes[order.id] if d.closed_at is not None}
+    payouts: list[dict[str, Any]] = []
+    entries: list[tuple[JournalEntry, datetime]] = []
+    events: list[tuple[Event, int, datetime]] = []
+    paid: dict[int, dict[int, int]] = {}
+    for order, order_id, now in ready:
+        closed_at = {d.line_id: d.closed_at for d in disputes[order_id] if d.closed_at is not None}
         lines_paid = {}
-        for line_id in due[order.id]:
+        for line_id in due[order_id]:
             amount = balances[ledger.escrow(line_id)]
             if amount <= 0:  # fully refunded: nothing is left for the seller
                 continue
+            entry = ledger.payout(order, line_id, amount, policy.commission_bps)
+            assert entry is not None  # a positive amount is always paid
             at = max(now, closed_at.get(line_id, now))
-            payouts.append({"order_id": order.id, "line_id": line_id, "seller_id": order.seller_id,
+            payouts.append({"order_id": order_id, "line_id": line_id, "seller_id": order.seller_id,
                             "amount": amount, "currency": order.currency, "created_at": at})
-            entries.append((ledger.payout(order, line_id, amount, policy.commission_bps), at))
+            entries.append((entry, at))
             lines_paid[line_id] = amount
         if lines_paid:
-            paid[order.id] = lines_paid
-            events.append((Event("payout.made", "order", order.id, {
-                "order_id": order.id, "seller_id": order.seller_id, "currency": order.currency,
-                "lines": {str(k): v for k, v in lines_paid.items()}}), order.id, now))
+            paid[order_id] = lines_paid
+            events.append((Event("payout.made", "order", order_id, {
+                "order_id": order_id, "seller_id": order.seller_id, "currency": order.currency,
+                "lines": {str(k): v for k, v in lines_paid.items()}}), order_id, now))
     await repo.add_payouts(payouts)
     await repo.post_many(entries)
     await sweep_store.add_events(conn, events)
@@ -129,7 +136,9 @@ async def issue_refunds(repo: Repository, refunds: Sequence[NewRefund], policy: 
     lines = sorted({r.line_id for r in refunds if r.line_id is not None and r.complaint_id is None})
     balances = await repo.balances([ledger.escrow(line_id) for line_id in lines]) if lines else {}
     escrow = {line_id: balances[ledger.escrow(line_id)] for line_id in lines}
-    held_at, rows, windows = [], [], {}
+    held_at: list[int] = []
+    rows: list[dict[str, Any]] = []
+    windows: dict[tuple[date, str, str], tuple[date, date]] = {}
     for r in refunds:
         country, time_zone = places[r.order.buyer_id]
         today = local_date(r.now, time_zone, country)  # R33: the buyer's own calendar day
@@ -165,7 +174,8 @@ async def issue_refunds(repo: Repository, refunds: Sequence[NewRefund], policy: 
             entry = ledger.goodwill_refund_issued(refund_id=refund_id, order=order, amount=r.amount,
                                                   complaint_id=r.complaint_id)
         else:
-            paid, commission_taken = paid_out.get(r.line_id, (0, 0)) if r.amount > held else (0, 0)
+            paid, commission_taken = (paid_out.get(r.line_id, (0, 0)) if r.line_id is not None and r.amount > held
+                                      else (0, 0))
             source = ledger.refund_source(r.amount, held, paid_out=paid, commission_taken=commission_taken)
             entry = ledger.refund_issued(refund_id=refund_id, order=order, line_id=r.line_id, amount=r.amount,
                                          source=source, dispute_id=r.dispute_id)
@@ -191,7 +201,9 @@ async def issue_refunds(repo: Repository, refunds: Sequence[NewRefund], policy: 
 def dispute_refunds(order: Order, d: Dispute) -> list[NewRefund]:
     """The dispute's refund intents as refunds, issued when it closed (capped by the domain, R7);
     the intents are taken."""
-    found = [NewRefund(order, d.line_id, intent.amount, intent.reason, d.id, d.refund_to, d.closed_at)
+    closed_at = d.closed_at
+    assert closed_at is not None  # a dispute's refunds are issued when it closes
+    found = [NewRefund(order, d.line_id, intent.amount, intent.reason, d.id, d.refund_to, closed_at)
              for intent in d.new_refunds]
     d.new_refunds.clear()
     return found

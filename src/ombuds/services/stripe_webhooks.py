@@ -30,8 +30,9 @@ from ombuds.domain import ledger
 from ombuds.domain.chargebacks import chargeback_lost, lines_covered, transfer_reversed
 from ombuds.domain.errors import Conflict, DomainError, NotFound
 from ombuds.domain.events import Event
+from ombuds.domain.identity import saved_id
 from ombuds.domain.orders import Order
-from ombuds.services import money, queries
+from ombuds.services import money
 from ombuds.services.context import Ombuds
 from ombuds.store import money_store, provider_store
 from ombuds.store.uow import UnitOfWork
@@ -79,7 +80,7 @@ async def _refund(uow: UnitOfWork, obj: dict, now: datetime) -> str:
     r = await money_store.refund_of_provider(uow.conn, obj["id"], key, lock=uow.repo.locks_rows)
     if r is None:
         raise NotFound("refund", "data.object.id")
-    settled = await money_store.is_settled(uow.conn, r.id, kinds=queries.SETTLED_KINDS)
+    settled = await money_store.is_settled(uow.conn, r.id)
     status = obj.get("status")
     if status == "succeeded":
         if settled:
@@ -138,7 +139,9 @@ async def _order_of_charge(uow: UnitOfWork, obj: dict) -> Order:
     order_id = await provider_store.order_of_payment(uow.conn, refs)
     if order_id is None:
         raise NotFound("order", "data.object.charge")
-    return await uow.repo.get_order(order_id, lock=True)
+    order = await uow.repo.get_order(order_id, lock=True)
+    assert order is not None  # just found by its payment, in this transaction
+    return order
 
 
 async def _chargeback_opened(uow: UnitOfWork, obj: dict, now: datetime) -> str:
@@ -147,19 +150,20 @@ async def _chargeback_opened(uow: UnitOfWork, obj: dict, now: datetime) -> str:
         await provider_store.update_chargeback(uow.conn, existing.id, status=obj.get("status") or existing.status)
         return "updated"
     order = await _order_of_charge(uow, obj)
+    order_id = saved_id(order)
     amount = obj.get("amount", order.total)
     if not isinstance(amount, int) or not 0 < amount <= MAX_AMOUNT:  # R42: bounds, never a 500
         raise DomainError("invalid_request", f"A chargeback's amount is 1 to {MAX_AMOUNT} minor units.",
                           "data.object.amount")
     covered = lines_covered(order, amount)
     await provider_store.add_chargeback(
-        uow.conn, provider_ref=obj["id"], order_id=order.id, charge_ref=obj.get("charge") or obj.get("payment_intent"),
+        uow.conn, provider_ref=obj["id"], order_id=order_id, charge_ref=obj.get("charge") or obj.get("payment_intent"),
         amount=amount, currency=(obj.get("currency") or order.currency).upper(), reason=obj.get("reason"),
         status=obj.get("status") or "needs_response", line_ids=covered, opened_at=_at(obj, now))
-    await uow.repo.add_events([Event("order.chargeback_opened", "order", order.id, {
-        "order_id": order.id, "buyer_id": order.buyer_id, "seller_id": order.seller_id, "chargeback": obj["id"],
+    await uow.repo.add_events([Event("order.chargeback_opened", "order", order_id, {
+        "order_id": order_id, "buyer_id": order.buyer_id, "seller_id": order.seller_id, "chargeback": obj["id"],
         "amount": amount, "currency": order.currency, "reason": obj.get("reason"), "line_ids": covered})],
-        order.id, now)
+        order_id, now)
     return "opened"
 
 
@@ -173,16 +177,18 @@ async def _chargeback_closed(uow: UnitOfWork, app: Ombuds, obj: dict, now: datet
         return "already_closed"
     outcome = "lost" if obj.get("status") == "lost" else "won"
     order = await uow.repo.get_order(row.order_id, lock=True)
+    assert order is not None  # a chargeback's order is never deleted
+    order_id = saved_id(order)
     if outcome == "lost":
         held = await uow.repo.balances([ledger.escrow(i) for i in row.line_ids])
         await uow.repo.post(chargeback_lost(order=order, provider_ref=row.provider_ref, amount=row.amount,
                                             held={i: held[ledger.escrow(i)] for i in row.line_ids}), now)
     await provider_store.update_chargeback(uow.conn, row.id, status=obj.get("status") or outcome, closed_at=now,
                                            outcome=outcome)
-    await uow.repo.add_events([Event("order.chargeback_closed", "order", order.id, {
-        "order_id": order.id, "buyer_id": order.buyer_id, "seller_id": order.seller_id,
+    await uow.repo.add_events([Event("order.chargeback_closed", "order", order_id, {
+        "order_id": order_id, "buyer_id": order.buyer_id, "seller_id": order.seller_id,
         "chargeback": row.provider_ref, "outcome": outcome, "amount": row.amount, "currency": order.currency})],
-        order.id, now)
+        order_id, now)
     await money.pay_out(uow.repo, order, now, app.policy)  # R1: the released lines, if the order completed
     return outcome
 
