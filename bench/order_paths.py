@@ -26,10 +26,12 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from bench import pgbench_baseline
 from bench.contract import WRITE_TARGET, Context, Row, row
 from bench.load import Request, drive, latency_notes, ombuds_server, write_requests, wrk
+from bench.pg import first
 from bench.processes import time_limit
 from bench.roundtrips import ORDER_PATHS, PATH_NAMES, count_order_paths
 from bench.scratch import scratch_database
@@ -82,7 +84,7 @@ def _orders(url: str, where: str) -> list[tuple[int, int, int]]:
 def _count(url: str, where: str) -> int:
     import psycopg
     with psycopg.connect(url) as conn:
-        return conn.execute(f"SELECT count(*) FROM orders WHERE {where}").fetchone()[0]
+        return first(conn.execute(f"SELECT count(*) FROM orders WHERE {where}"))
 
 
 def measure(*, seconds: int = SECONDS, stock_seconds: int = STOCK_SECONDS,
@@ -90,7 +92,7 @@ def measure(*, seconds: int = SECONDS, stock_seconds: int = STOCK_SECONDS,
     if pgbench_tps is None:
         pgbench_tps = pgbench_baseline.measure()["tps"]
     work = Path(tempfile.mkdtemp(prefix="ombuds-bench-orders-"))
-    results: dict[str, dict] = {}
+    results: dict[str, dict[str, Any]] = {}
     try:
         with scratch_database("ombuds_bench_orders") as (name, url):
             buyers, sellers = asyncio.run(_seed_people(url))
@@ -99,17 +101,17 @@ def measure(*, seconds: int = SECONDS, stock_seconds: int = STOCK_SECONDS,
             write_requests(record_file, (Request("POST", "/api/v1/orders", MARKETPLACE_KEY,
                                                  _order_body(buyer_ids[i % BUYERS], seller_ids[i % SELLERS], i))
                                          for i in range(RECORD_REQUESTS)))
-            load = {"seconds": seconds, "database": name}
             with ombuds_server(url, log=work / "serve.log") as (port, proc):
                 stock = wrk(port, record_file, first=0, seconds=stock_seconds)
-                results["record"] = drive(port, record_file, server_pid=proc.pid, first=stock["used"], **load)
+                results["record"] = drive(port, record_file, server_pid=proc.pid, first=stock["used"],
+                                          seconds=seconds, database=name)
                 results["record"]["written"] = _count(url, "true")
 
                 ship_file = work / "ship.tsv"
                 n = write_requests(ship_file, (Request("POST", f"/api/v1/orders/{o}/ship", sellers[s], json.dumps(
                     {"carrier": "China Post", "tracking_number": f"LP{o:09d}CN"}))
                     for o, _b, s in _orders(url, "state = 'paid'")))
-                results["ship"] = drive(port, ship_file, server_pid=proc.pid, **load)
+                results["ship"] = drive(port, ship_file, server_pid=proc.pid, seconds=seconds, database=name)
                 results["ship"]["available"] = n
                 if results["ship"]["next"] < n:  # ship the rest, so deliver and confirm do not run out
                     wrk(port, ship_file, first=results["ship"]["next"], seconds=TOP_UP_SECONDS)
@@ -118,13 +120,13 @@ def measure(*, seconds: int = SECONDS, stock_seconds: int = STOCK_SECONDS,
                 deliver_file = work / "deliver.tsv"
                 n = write_requests(deliver_file, (Request("POST", f"/api/v1/orders/{o}/deliver", MARKETPLACE_KEY)
                                                   for o, _b, _s in shipped))
-                results["deliver"] = drive(port, deliver_file, server_pid=proc.pid, **load)
+                results["deliver"] = drive(port, deliver_file, server_pid=proc.pid, seconds=seconds, database=name)
                 results["deliver"]["available"] = n
 
                 confirm_file = work / "confirm.tsv"
                 n = write_requests(confirm_file, (Request("POST", f"/api/v1/orders/{o}/confirm-receipt", buyers[b])
                                                   for o, b, _s in shipped))
-                results["confirm"] = drive(port, confirm_file, server_pid=proc.pid, **load)
+                results["confirm"] = drive(port, confirm_file, server_pid=proc.pid, seconds=seconds, database=name)
                 results["confirm"]["available"] = n
             results["confirm"]["payouts"] = _payouts(url)
         with scratch_database("ombuds_bench_roundtrips") as (_name, url):
@@ -140,7 +142,7 @@ def measure(*, seconds: int = SECONDS, stock_seconds: int = STOCK_SECONDS,
 def _payouts(url: str) -> int:
     import psycopg
     with psycopg.connect(url) as conn:
-        return conn.execute("SELECT count(*) FROM payouts").fetchone()[0]
+        return first(conn.execute("SELECT count(*) FROM payouts"))
 
 
 def run(ctx: Context) -> list[Row]:

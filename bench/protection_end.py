@@ -19,11 +19,13 @@ import argparse
 import asyncio
 import time
 from datetime import timedelta
+from typing import Any
 
 import psycopg
 from sqlalchemy import text
 
 from bench.contract import SWEEP_TARGET, Context, Row, row
+from bench.pg import first
 from bench.processes import CpuMeter, time_limit
 from bench.scratch import backend_pids, scratch_database
 from bench.seed import T0, UNIT_PRICE, _copy_columns, seed_market, settings_for
@@ -122,10 +124,10 @@ def _vacuum(url: str) -> None:
 
 def _counts(url: str) -> dict[str, int]:
     with psycopg.connect(url) as conn:
-        counts = {name: conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0] for name in TABLES}
-        counts["completed orders"] = conn.execute(
-            "SELECT count(*) FROM orders WHERE state = 'completed'").fetchone()[0]
-        counts["shipped orders"] = conn.execute("SELECT count(*) FROM orders WHERE state = 'shipped'").fetchone()[0]
+        counts = {name: first(conn.execute(f"SELECT count(*) FROM {name}")) for name in TABLES}
+        counts["completed orders"] = first(conn.execute(
+            "SELECT count(*) FROM orders WHERE state = 'completed'"))
+        counts["shipped orders"] = first(conn.execute("SELECT count(*) FROM orders WHERE state = 'shipped'"))
     return counts
 
 
@@ -196,7 +198,7 @@ def _set_based(url: str, name: str, until) -> tuple[int, float, dict]:
         conn.commit()
         with CpuMeter(None, lambda: backend_pids(name)) as meter:
             started = time.perf_counter()
-            changed = conn.execute(SET_BASED, {"until": until, "window": 15}).fetchone()[0]
+            changed = first(conn.execute(SET_BASED, {"until": until, "window": 15}))
             conn.commit()
             seconds = time.perf_counter() - started
         return changed, seconds, {"postgres": meter.result["postgres"]}
@@ -209,7 +211,7 @@ def measure(*, n: int = ORDERS) -> dict:
         _vacuum(seed_url)
         seeded_in = time.perf_counter() - started
         before = _counts(seed_url)
-        results = {}
+        results: dict[str, dict[str, Any]] = {}
         with scratch_database("ombuds_bench_prot_a", template=seed_name) as (copy, url):
             fired, seconds, cpu = asyncio.run(_advance(url, copy))
             after = _counts(url)

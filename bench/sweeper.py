@@ -28,10 +28,12 @@ import argparse
 import asyncio
 import time
 from datetime import datetime, timedelta
+from typing import Any
 
 import psycopg
 
 from bench.contract import SWEEP_TARGET, Context, Row, row
+from bench.pg import first
 from bench.processes import CpuMeter, time_limit
 from bench.scratch import backend_pids, scratch_database
 from bench.seed import migrated_market, seed_due_disputes, settings_for
@@ -60,10 +62,10 @@ def _vacuum(url: str) -> None:
 def _counts(url: str) -> dict[str, int]:
     with psycopg.connect(url) as conn:
         found = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
-        counts = {name: conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+        counts = {name: first(conn.execute(f"SELECT count(*) FROM {name}"))
                   for name in TABLES if name in found}
-        counts["closed disputes"] = conn.execute(
-            "SELECT count(*) FROM disputes WHERE state = 'closed'").fetchone()[0]
+        counts["closed disputes"] = first(conn.execute(
+            "SELECT count(*) FROM disputes WHERE state = 'closed'"))
     return counts
 
 
@@ -179,7 +181,7 @@ def _set_based(url: str, name: str, sql: str, until: datetime) -> tuple[int, flo
         with CpuMeter(None, lambda: backend_pids(name)) as meter:
             started = time.perf_counter()
             cur = conn.execute(sql.format(sets=_set_clause()), {"until": until})
-            changed = cur.fetchone()[0] if cur.description else cur.rowcount
+            changed = first(cur) if cur.description else cur.rowcount
             conn.commit()
             seconds = time.perf_counter() - started
         return changed, seconds, {"postgres": meter.result["postgres"]}
@@ -193,7 +195,7 @@ def measure(*, disputes: int = DISPUTES) -> dict:
         seeded_in = time.perf_counter() - started
         until = deadline + timedelta(hours=1)
         before = _counts(seed_url)
-        results = {}
+        results: dict[str, dict[str, Any]] = {}
         with scratch_database("ombuds_bench_sweep_a", template=seed_name) as (copy, url):
             fired, seconds, cpu = asyncio.run(_sweep(url, copy, until))
             after = _counts(url)

@@ -13,15 +13,14 @@ one multi-row INSERT, and their payouts through :func:`ombuds.services.money.pay
 from __future__ import annotations
 
 from datetime import datetime
-
-from sqlalchemy import select
+from typing import cast
 
 from ombuds.domain import engine
+from ombuds.domain.events import Event
 from ombuds.domain.orders import Order
 from ombuds.domain.policy import Policy
 from ombuds.services import money
 from ombuds.store import sweep_store
-from ombuds.store import tables as t
 from ombuds.store.repository import Repository
 
 KIND = "order"
@@ -29,26 +28,22 @@ KIND = "order"
 
 async def claim(repo: Repository, until: datetime, limit: int, *, only: int | None = None) -> list[Order]:
     """Due orders, the earliest deadline first, locked for this transaction."""
-    o = t.orders
-    q = select(o.c.id).where(o.c.deadline_at <= until, sweep_store.not_set_aside(KIND, o.c.id))
-    if only is not None:
-        q = q.where(o.c.id == only)
-    q = q.order_by(o.c.deadline_at, o.c.id).limit(limit)
-    if repo.locks_rows:
-        q = q.with_for_update(skip_locked=True)
-    ids = (await repo.conn.execute(q)).scalars().all()
+    ids = await sweep_store.claim_due_orders(repo.conn, until, limit, KIND, only=only, lock=repo.locks_rows)
     return await sweep_store.load_orders(repo.conn, ids, lock=False)
 
 
-def fire_due(order: Order, until: datetime, policy: Policy) -> tuple[int, datetime | None, list]:
+def fire_due(order: Order, until: datetime, policy: Policy
+             ) -> tuple[int, datetime | None, list[tuple[Event, int, datetime]]]:
     """Apply the order's timers due by ``until``, each at its own time. Returns how many fired,
     when the first fired (its payouts are as of then) and its events with their times."""
-    fired, first, events = 0, None, []
+    fired, first = 0, None
+    events: list[tuple[Event, int, datetime]] = []
+    order_id = cast(int, order.id)  # a stored order: it has its id
     while (step := engine.fire_next(order, now=until, policy=policy)) is not None:
         at = step[1]
         fired += 1
         first = first or at
-        events += [(e, order.id, at) for e in order.new_events]
+        events += [(e, order_id, at) for e in order.new_events]
         order.new_events.clear()
     return fired, first, events
 
@@ -57,15 +52,20 @@ async def apply(repo: Repository, orders: list[Order], until: datetime, policy: 
                 ) -> tuple[int, dict[int, str]]:
     """Apply the claimed orders' due timers and write the results in a few statements; returns
     (timers fired, orders the domain refused → why: left unwritten, for the caller to set aside)."""
-    moved, payouts, events, failed, fired = [], [], [], {}, 0
+    moved: list[Order] = []
+    payouts: list[tuple[Order, datetime]] = []
+    events: list[tuple[Event, int, datetime]] = []
+    failed: dict[int, str] = {}
+    fired = 0
     for order in orders:
         try:
             n, first, order_events = fire_due(order, until, policy)
         except Exception as exc:  # the domain refused this order: set it aside, do the others
-            failed[order.id] = f"{type(exc).__name__}: {exc}"
+            failed[cast(int, order.id)] = f"{type(exc).__name__}: {exc}"
             continue
-        if not n:  # its stored deadline says due, the order says not: a row to look at, not to spin on
-            failed[order.id] = f"due by its stored deadline {order.deadline[1]}, but no timer of the order is due"
+        if not n or first is None:  # its stored deadline says due, the order says not: a row to look at
+            failed[cast(int, order.id)] = (f"due by its stored deadline {order.deadline[1]}, "
+                                           "but no timer of the order is due")
             continue
         fired += n
         moved.append(order)

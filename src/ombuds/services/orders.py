@@ -37,8 +37,8 @@ async def create_order(app: Ombuds, *, caller: Caller, buyer_id: int, seller_id:
         order = Order(id=None, buyer_id=buyer_id, seller_id=seller_id, currency=currency,
                       payment_method=payment_method, created_at=now, external_ref=external_ref,
                       payment_ref=payment_ref,
-                      lines=[OrderLine(None, i + 1, l.title, l.unit_price, l.quantity)
-                             for i, l in enumerate(lines)])
+                      lines=[OrderLine(None, i + 1, line.title, line.unit_price, line.quantity)
+                             for i, line in enumerate(lines)])
         order._emit("paid", total=order.total, currency=currency)
         if await uow.repo.add_order(order) is None:  # the buyer or the seller is not one
             await _refuse_parties(uow.repo, buyer_id, seller_id)

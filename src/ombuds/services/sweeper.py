@@ -39,20 +39,19 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 import structlog
-from sqlalchemy import exists, select
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ombuds.adapters import metrics
 from ombuds.domain import engine
+from ombuds.domain.disputes import Dispute
 from ombuds.services import closing, money, order_timers, payout_transfers
 from ombuds.services.context import Ombuds
 from ombuds.services.trust_sweep import sweep_alerts_and_flags, sweep_complaints
 from ombuds.store import sweep_store
-from ombuds.store import tables as t
 from ombuds.store.repository import MovedOn
-from ombuds.store.tables_trust import complaints as complaint_rows
+from ombuds.store.uow import UnitOfWork
 
 log = structlog.get_logger("ombuds.sweeper")
 BATCH = 200
@@ -75,30 +74,33 @@ Step = Callable[[Ombuds, datetime, int, "int | None", Batch], Awaitable[None]]
 
 async def _disputes(app: Ombuds, until: datetime, limit: int, only: int | None, out: Batch) -> None:
     async with app.uow() as uow:
+        await sweep_store.replan(uow.conn)
         due = await uow.repo.due_disputes(until, limit, only=only)
-        out.claimed = [d.id for d in due]
-        fired, failed = [], {}
+        out.claimed = [cast(int, d.id) for d in due]  # stored disputes: each has its id
+        fired: list[Dispute] = []
+        failed: dict[int, str] = {}
         for d in due:
             try:
                 engine.fire_due(d, now=until, policy=app.policy)
             except Exception as exc:  # the lifecycle refused this dispute: set it aside
-                failed[d.id] = f"{type(exc).__name__}: {exc}"
+                failed[cast(int, d.id)] = f"{type(exc).__name__}: {exc}"
                 continue
             fired.append(d)
         closed = closing.closed_in(fired)
         await uow.repo.save_locked_disputes(fired, until)
         await closing.settle(uow.repo, await closing.lock_orders_of(uow.repo, closed), app.policy)
-        await _set_aside(uow.conn, "dispute", failed, until)
+        await _set_aside(uow, "dispute", failed, until)
         await uow.commit()
     out.moved, out.failed = len(fired), failed  # every claimed row moved on (a deadline or a reminder)
 
 
 async def _orders(app: Ombuds, until: datetime, limit: int, only: int | None, out: Batch) -> None:
     async with app.uow() as uow:
+        await sweep_store.replan(uow.conn)
         orders = await order_timers.claim(uow.repo, until, limit, only=only)
-        out.claimed = [o.id for o in orders]
+        out.claimed = [cast(int, o.id) for o in orders]  # stored orders: each has its id
         fired, failed = await order_timers.apply(uow.repo, orders, until, app.policy)
-        await _set_aside(uow.conn, order_timers.KIND, failed, until)
+        await _set_aside(uow, order_timers.KIND, failed, until)
         await uow.commit()
     out.moved, out.failed = fired, failed
 
@@ -108,7 +110,7 @@ async def _refunds_to_submit(app: Ombuds, until: datetime, limit: int, only: int
     out.claimed, out.moved, out.failed = done.claimed, done.moved - len(done.failed), done.failed
     if done.failed:
         async with app.uow() as uow:
-            await _set_aside(uow.conn, money.SUBMIT, done.failed, until)
+            await _set_aside(uow, money.SUBMIT, done.failed, until)
             await uow.commit()
 
 
@@ -122,7 +124,7 @@ async def _refunds_to_settle(app: Ombuds, until: datetime, limit: int, only: int
 async def _complaints(app: Ombuds, until: datetime, limit: int, only: int | None, out: Batch) -> None:
     async with app.uow() as uow:
         out.claimed, failed = await sweep_complaints(uow, until, limit, app.policy, only=only)
-        await _set_aside(uow.conn, "complaint", failed, until)
+        await _set_aside(uow, "complaint", failed, until)
         await uow.commit()
     out.moved, out.failed = len(out.claimed) - len(failed), failed
 
@@ -154,14 +156,10 @@ async def sweep(app: Ombuds, *, until: datetime | None = None, batch: int = BATC
 
 async def _due_kinds(app: Ombuds, until: datetime) -> set[str]:
     """Which kinds have a row due, in one read (no write transaction for an idle kind)."""
-    async with app.engine.connect() as conn:
-        row = (await conn.execute(select(
-            exists().where(t.disputes.c.due_at <= until).label("dispute"),
-            exists().where(t.orders.c.deadline_at <= until).label("order"),
-            exists().where(t.refunds.c.next_attempt_at <= until).label(money.SUBMIT),
-            exists().where(t.refunds.c.settles_at <= until).label(money.SETTLE),
-            exists().where(complaint_rows.c.due_at <= until).label("complaint")))).one()
-    return {kind for kind, is_due in row._mapping.items() if is_due}
+    due = await sweep_store.due_timers(app.engine, until)
+    kinds = {"dispute": due.disputes, "order": due.orders, money.SUBMIT: due.refunds_to_submit,
+             money.SETTLE: due.refunds_to_settle, "complaint": due.complaints}
+    return {kind for kind, is_due in kinds.items() if is_due}
 
 
 async def sweep_kind(app: Ombuds, kind: str, step: Step, until: datetime, batch: int) -> int:
@@ -193,7 +191,7 @@ async def run_batch(app: Ombuds, kind: str, step: Step, until: datetime, batch: 
                     raise
                 out.failed[row_id] = f"{type(exc).__name__}: {exc}"
                 async with app.uow() as uow:
-                    await _set_aside(uow.conn, kind, {row_id: out.failed[row_id]}, until)
+                    await _set_aside(uow, kind, {row_id: out.failed[row_id]}, until)
                     await uow.commit()
                 continue
             out.moved += one.moved
@@ -205,15 +203,13 @@ def _the_rows_fault(exc: Exception) -> bool:
     lost, or someone changing the row first — those are retried, never set aside."""
     if isinstance(exc, (MovedOn, OSError, TimeoutError)):
         return False
-    if isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
-        return False
-    return True
+    return not sweep_store.is_connection_failure(exc)
 
 
-async def _set_aside(conn, kind: str, failed: dict[int, str] | None, until: datetime) -> None:
+async def _set_aside(uow: UnitOfWork, kind: str, failed: dict[int, str] | None, until: datetime) -> None:
     if not failed:
         return
-    await sweep_store.set_aside(conn, kind, failed, until)
+    await sweep_store.set_aside(uow.conn, kind, failed, until)
     for row_id, error in failed.items():
         metrics.SET_ASIDE.labels(kind).inc()
         log.error("sweep_row_set_aside", kind=kind, row_id=row_id, error=error[:500])

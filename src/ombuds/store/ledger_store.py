@@ -83,7 +83,7 @@ class LedgerStore:
              "refund_id": e.refund_id, "memo": e.memo, "created_at": at} for e, at in entries])).scalars())
         await self.conn.execute(_POSTINGS, [
             {"entry_id": entry_id, "account": p.account, "currency": p.currency, "amount": p.amount}
-            for entry_id, (e, _) in zip(ids, entries) for p in e.postings])
+            for entry_id, (e, _) in zip(ids, entries, strict=True) for p in e.postings])
         moved = movements(e for e, _ in entries)
         if moved:
             await self.conn.execute(_ADD_TO_BALANCES[dialect], [

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from types import SimpleNamespace
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, exists, func, insert, select, update
+from sqlalchemy import Insert, Select, Table, Update, and_, bindparam, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -36,7 +37,40 @@ def _add_order_statement(columns: tuple[str, ...]):
     return found
 
 
-_ADD_ORDER: dict[tuple[str, ...], object] = {}
+_ADD_ORDER: dict[tuple[str, ...], Insert] = {}
+_ADD_LINES = insert(t.order_lines).returning(t.order_lines.c.id, sort_by_parameter_order=True)
+_ADD_EVENTS = insert(t.outbox)
+
+
+def _order_and_disputes(*, lock: bool) -> Select:
+    """An order, its lines, and which line has which dispute, by ``:order_id``."""
+    q = (select(t.orders, t.order_lines.c.id.label("line_id"), t.order_lines.c.position,
+                t.order_lines.c.title, t.order_lines.c.unit_price, t.order_lines.c.quantity,
+                t.disputes.c.id.label("dispute_id"))
+         .join(t.order_lines, t.order_lines.c.order_id == t.orders.c.id)
+         .outerjoin(t.disputes, t.disputes.c.line_id == t.order_lines.c.id)
+         .where(t.orders.c.id == bindparam("order_id")).order_by(t.order_lines.c.position))
+    return q.with_for_update(of=t.orders) if lock else q
+
+
+_ORDER_AND_DISPUTES = _order_and_disputes(lock=False)
+_ORDER_AND_DISPUTES_LOCKED = _order_and_disputes(lock=True)
+
+
+def _save_statement(table: Table, columns: tuple[str, ...]) -> Update:
+    """``UPDATE <table> SET version = :v_version, <column> = :v_<column>, … WHERE id = :b_id AND
+    version = :b_version`` — built once per table and set of columns, executed with parameters
+    (so SQLAlchemy finds it compiled without walking it again)."""
+    key = (table.name, columns)
+    found = _SAVE.get(key)
+    if found is None:
+        found = _SAVE[key] = (
+            update(table).where(table.c.id == bindparam("b_id"), table.c.version == bindparam("b_version"))
+            .values(version=bindparam("v_version"), **{c: bindparam(f"v_{c}") for c in columns}))
+    return found
+
+
+_SAVE: dict[tuple[str, tuple[str, ...]], Update] = {}
 
 
 class MovedOn(Conflict):
@@ -77,10 +111,10 @@ class Repository:
         o.id = (await self.conn.execute(_add_order_statement(tuple(row)), params)).scalar()
         if o.id is None:
             return None
-        ids = (await self.conn.execute(insert(t.order_lines).returning(t.order_lines.c.id, sort_by_parameter_order=True), [
-            {"order_id": o.id, "position": l.position, "title": l.title, "unit_price": l.unit_price,
-             "quantity": l.quantity} for l in o.lines])).scalars().all()
-        for line, line_id in zip(o.lines, ids):
+        ids = (await self.conn.execute(_ADD_LINES, [
+            {"order_id": o.id, "position": line.position, "title": line.title, "unit_price": line.unit_price,
+             "quantity": line.quantity} for line in o.lines])).scalars().all()
+        for line, line_id in zip(o.lines, ids, strict=True):
             line.id = line_id
         await self._events(o.new_events, o.id, o.created_at)
         return o
@@ -97,15 +131,8 @@ class Repository:
     async def get_order_and_disputes(self, order_id: int, *, lock: bool = False
                                      ) -> tuple[Order, dict[int, int]] | None:
         """The order, its lines, and which line has which dispute — in one round trip."""
-        q = (select(t.orders, t.order_lines.c.id.label("line_id"), t.order_lines.c.position,
-                    t.order_lines.c.title, t.order_lines.c.unit_price, t.order_lines.c.quantity,
-                    t.disputes.c.id.label("dispute_id"))
-             .join(t.order_lines, t.order_lines.c.order_id == t.orders.c.id)
-             .outerjoin(t.disputes, t.disputes.c.line_id == t.order_lines.c.id)
-             .where(t.orders.c.id == order_id).order_by(t.order_lines.c.position))
-        if lock and self._for_update:
-            q = q.with_for_update(of=t.orders)
-        rows = (await self.conn.execute(q)).all()
+        q = _ORDER_AND_DISPUTES_LOCKED if lock and self._for_update else _ORDER_AND_DISPUTES
+        rows = (await self.conn.execute(q, {"order_id": order_id})).all()
         if not rows:
             return None
         lines = [SimpleNamespace(id=r.line_id, position=r.position, title=r.title,
@@ -119,7 +146,7 @@ class Repository:
 
     async def save_order(self, o: Order, now: datetime) -> None:
         await self._save_versioned(t.orders, o, "order", order_to_row(o))
-        await self._events(o.new_events, o.id, now)
+        await self._events(o.new_events, cast(int, o.id), now)  # a stored order: it has its id
         o.new_events.clear()
 
     # Disputes -------------------------------------------------------------------------
@@ -181,11 +208,12 @@ class Repository:
                    for d in ds for e in d.new_timeline]
         if entries:
             await self.conn.execute(insert(t.timeline), entries)
-        events = [self._outbox_row(e, d.id, now) for d in ds for e in d.new_events]
+        events = [self._outbox_row(e, cast(int, d.id), now) for d in ds for e in d.new_events]
         if events:
-            await self.conn.execute(insert(t.outbox), events)
-        for d in ds:
-            d.new_timeline.clear(), d.new_events.clear()  # refund intents are the money service's
+            await self.conn.execute(_ADD_EVENTS, events)
+        for d in ds:  # refund intents are the money service's
+            d.new_timeline.clear()
+            d.new_events.clear()
 
     # Money ---------------------------------------------------------------------------
 
@@ -198,9 +226,9 @@ class Repository:
         their number (``LedgerStore.post_many``); their ids in the order given."""
         ids = await self.ledger.post_many(entries)
         for entry, _ in entries:
-            if entry.kind == "refund_issued":
+            if entry.kind == "refund_issued" and entry.refund_id is not None:
                 self._money_entries.add(("refund", entry.refund_id))
-            elif entry.kind == "payout":
+            elif entry.kind == "payout" and entry.line_id is not None:
                 self._money_entries.add(("payout", entry.line_id))
         return ids
 
@@ -263,7 +291,7 @@ class Repository:
 
     async def _events(self, events: list[Event], aggregate_id: int, now: datetime) -> None:
         if events:
-            await self.conn.execute(insert(t.outbox), [self._outbox_row(e, aggregate_id, now) for e in events])
+            await self.conn.execute(_ADD_EVENTS, [self._outbox_row(e, aggregate_id, now) for e in events])
 
     @staticmethod
     def _outbox_row(e: Event, aggregate_id: int, now: datetime) -> dict:
@@ -279,17 +307,18 @@ class Repository:
                 orders.append(order)
         return orders
 
-    async def _save_versioned(self, table, aggregate, what: str, values: dict) -> None:
+    async def _save_versioned(self, table: Table, aggregate: Order | Dispute, what: str,
+                              values: dict[str, Any]) -> None:
         """Write the row only if nobody changed it since it was read (optimistic locking);
         otherwise the caller gets 409 with the state it is in now."""
-        result = await self.conn.execute(
-            update(table).where(table.c.id == aggregate.id, table.c.version == aggregate.version)
-            .values(version=aggregate.version + 1, **values))
+        params = {f"v_{k}": v for k, v in values.items()}
+        params.update(b_id=aggregate.id, b_version=aggregate.version, v_version=aggregate.version + 1)
+        result = await self.conn.execute(_save_statement(table, tuple(values)), params)
         if result.rowcount != 1:
             raise MovedOn(what, await self._state(table, aggregate.id))
         aggregate.version += 1
 
-    async def _state(self, table, row_id: int) -> str | None:
+    async def _state(self, table: Table, row_id: int | None) -> str | None:
         return (await self.conn.execute(select(table.c.state).where(table.c.id == row_id))).scalar()
 
     async def count(self, table) -> int:

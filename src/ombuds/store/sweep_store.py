@@ -9,25 +9,78 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
+from typing import Any
 
-from sqlalchemy import bindparam, delete, exists, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import ColumnElement, Row, Select, bindparam, delete, exists, insert, select, update
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ombuds.domain import ledger
 from ombuds.domain.disputes import Dispute
 from ombuds.domain.events import Event
 from ombuds.domain.orders import Order
 from ombuds.store import tables as t
-from ombuds.store.mapping import order_to_row, row_to_dispute, row_to_order
+from ombuds.store.mapping import ORDER_FIELDS, order_to_row, row_to_dispute, row_to_order
 from ombuds.store.tables_stripe import chargebacks as cb
 from ombuds.store.tables_sweeps import sweep_set_aside as sa
+from ombuds.store.tables_trust import complaints as complaint_rows
+
+# Which timers are due ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DueTimers:
+    """Whether any row of each kind of timer is due."""
+
+    disputes: bool
+    orders: bool
+    refunds_to_submit: bool
+    refunds_to_settle: bool
+    complaints: bool
+
+
+_DUE = select(
+    exists().where(t.disputes.c.due_at <= bindparam("until")).label("disputes"),
+    exists().where(t.orders.c.deadline_at <= bindparam("until")).label("orders"),
+    exists().where(t.refunds.c.next_attempt_at <= bindparam("until")).label("refunds_to_submit"),
+    exists().where(t.refunds.c.settles_at <= bindparam("until")).label("refunds_to_settle"),
+    exists().where(complaint_rows.c.due_at <= bindparam("until")).label("complaints"))
+
+
+async def due_timers(engine: AsyncEngine, until: datetime) -> DueTimers:
+    """Which kinds have a row due by ``until``, in one read outside any write transaction."""
+    async with engine.connect() as conn:
+        row = (await conn.execute(_DUE, {"until": until})).one()
+    return DueTimers(*(bool(is_due) for is_due in row))
+
+
+async def replan(conn: AsyncConnection) -> None:
+    """Forget this connection's cached query plans (PostgreSQL), so that the batch's statements
+    are planned for the tables as they are now.
+
+    A connection keeps the plan a statement got when it was first run (and the plans of the
+    foreign-key checks its writes fire) until the table's statistics change, which autovacuum
+    does at most once a minute. A sweep that grows a table from a few rows to thousands within
+    that minute (the refunds, journal entries and running balances of 20,000 deadlines at once)
+    otherwise kept checking each new row's foreign keys with a plan made for a table of a few
+    rows: a scan of a table that grows with every batch. Planning a batch's statements again
+    costs far less than a batch."""
+    if conn.dialect.name == "postgresql":
+        await conn.exec_driver_sql("DISCARD PLANS")
+
+
+def is_connection_failure(exc: BaseException) -> bool:
+    """The database unreachable or the connection lost: a failure that is not a row's own."""
+    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+
 
 # Rows set aside -----------------------------------------------------------------------------
 
 
-def not_set_aside(kind: str, id_column):
+def not_set_aside(kind: str, id_column: ColumnElement[int]) -> ColumnElement[bool]:
     """A claim's condition: the row was not set aside by this kind of sweep."""
     return ~exists().where(sa.c.kind == kind, sa.c.row_id == id_column)
 
@@ -39,7 +92,7 @@ async def set_aside(conn: AsyncConnection, kind: str, errors: dict[int, str], no
                                          "set_aside_at": now} for row_id, error in sorted(errors.items())])
 
 
-async def list_set_aside(conn: AsyncConnection) -> list[dict]:
+async def list_set_aside(conn: AsyncConnection) -> list[dict[str, Any]]:
     rows = (await conn.execute(select(sa).order_by(sa.c.set_aside_at, sa.c.kind, sa.c.row_id))).all()
     return [{"kind": r.kind, "row_id": r.row_id, "error": r.error, "set_aside_at": r.set_aside_at.isoformat()}
             for r in rows]
@@ -53,19 +106,35 @@ async def release(conn: AsyncConnection, kind: str, row_id: int) -> bool:
 # Orders ---------------------------------------------------------------------------------------
 
 
+async def claim_due_orders(conn: AsyncConnection, until: datetime, limit: int, kind: str, *,
+                           only: int | None, lock: bool) -> list[int]:
+    """The ids of due orders, the earliest deadline first, leaving out those set aside by
+    ``kind``; locked for this transaction (``FOR UPDATE SKIP LOCKED``) when ``lock``."""
+    o = t.orders
+    q = select(o.c.id).where(o.c.deadline_at <= until, not_set_aside(kind, o.c.id))
+    if only is not None:
+        q = q.where(o.c.id == only)
+    q = q.order_by(o.c.deadline_at, o.c.id).limit(limit)
+    if lock:
+        q = q.with_for_update(skip_locked=True)
+    return list((await conn.execute(q)).scalars())
+
+
+
 async def load_orders(conn: AsyncConnection, ids: Iterable[int], *, lock: bool) -> list[Order]:
     """Orders with their lines in one query, in id order (so lockers never deadlock)."""
     ids = sorted(set(ids))
     if not ids:
         return []
-    o, l = t.orders, t.order_lines
+    o, lines = t.orders, t.order_lines
     if lock and conn.dialect.name == "postgresql":  # the order rows only, in id order
         await conn.execute(select(o.c.id).where(o.c.id.in_(ids)).order_by(o.c.id).with_for_update())
     rows = (await conn.execute(
-        select(o, l.c.id.label("line_id"), l.c.position, l.c.title, l.c.unit_price, l.c.quantity)
-        .join(l, l.c.order_id == o.c.id).where(o.c.id.in_(ids)).order_by(o.c.id, l.c.position))).all()
-    by_order: dict[int, list] = defaultdict(list)
-    first = {}
+        select(o, lines.c.id.label("line_id"), lines.c.position, lines.c.title, lines.c.unit_price,
+               lines.c.quantity)
+        .join(lines, lines.c.order_id == o.c.id).where(o.c.id.in_(ids)).order_by(o.c.id, lines.c.position))).all()
+    by_order: dict[int, list[SimpleNamespace]] = defaultdict(list)
+    first: dict[int, Row[Any]] = {}
     for r in rows:
         first.setdefault(r.id, r)
         by_order[r.id].append(SimpleNamespace(id=r.line_id, position=r.position, title=r.title,
@@ -73,12 +142,11 @@ async def load_orders(conn: AsyncConnection, ids: Iterable[int], *, lock: bool) 
     return [row_to_order(first[i], by_order[i]) for i in ids if i in first]
 
 
-_SAVE_ORDER = None
-
-
-def _save_order_statement(columns: Sequence[str]):
-    return (update(t.orders).where(t.orders.c.id == bindparam("b_id"))
-            .values(version=bindparam("b_version"), **{c: bindparam(c) for c in columns}))
+# Every column an order's row is saved with (what :func:`ombuds.store.mapping.order_to_row`
+# fills), the version moved on: one statement, built once, run for all of a batch's orders.
+_ORDER_COLUMNS = (*ORDER_FIELDS, "state", "deadline_at")
+_SAVE_ORDER = (update(t.orders).where(t.orders.c.id == bindparam("b_id"))
+               .values(version=bindparam("b_version"), **{c: bindparam(c) for c in _ORDER_COLUMNS}))
 
 
 async def save_locked_orders(conn: AsyncConnection, orders: Sequence[Order]) -> None:
@@ -86,13 +154,9 @@ async def save_locked_orders(conn: AsyncConnection, orders: Sequence[Order]) -> 
     for all of them (``executemany``). The claim holds their rows (PostgreSQL) or the write lock
     (SQLite), so nobody changed them since they were read; their version moves on, so a request
     that read one before still gets "moved on"."""
-    global _SAVE_ORDER
     if not orders:
         return
-    rows = [{"b_id": o.id, "b_version": o.version + 1, **order_to_row(o)} for o in orders]
-    if _SAVE_ORDER is None:
-        _SAVE_ORDER = _save_order_statement([k for k in rows[0] if not k.startswith("b_")])
-    await conn.execute(_SAVE_ORDER, rows)
+    await conn.execute(_SAVE_ORDER, [{"b_id": o.id, "b_version": o.version + 1, **order_to_row(o)} for o in orders])
     for o in orders:
         o.version += 1
 
@@ -128,7 +192,7 @@ async def paid_out_lines(conn: AsyncConnection, order_ids: Iterable[int]) -> set
 async def held_lines(conn: AsyncConnection, orders: Iterable[Order]) -> set[int]:
     """R39: lines whose payout an open chargeback holds; only orders paid through a provider
     can have one, so others cost no query."""
-    ids = sorted({o.id for o in orders if o.payment_ref is not None})
+    ids = sorted({o.id for o in orders if o.payment_ref is not None and o.id is not None})
     if not ids:
         return set()
     rows = (await conn.execute(select(cb.c.line_ids).where(cb.c.order_id.in_(ids),
@@ -171,7 +235,7 @@ _REFUNDS = {"postgresql": insert(t.refunds).returning(t.refunds.c.id, sort_by_pa
             "sqlite": insert(t.refunds).returning(t.refunds.c.id)}
 
 
-async def add_refunds(conn: AsyncConnection, rows: Sequence[dict]) -> list[int]:
+async def add_refunds(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[int]:
     """Refund rows in one multi-row INSERT; their ids in the order given (as the ledger's
     entries: PostgreSQL is asked for the order, SQLite numbers one INSERT's rows in order)."""
     if not rows:
@@ -179,7 +243,7 @@ async def add_refunds(conn: AsyncConnection, rows: Sequence[dict]) -> list[int]:
     return sorted((await conn.execute(_REFUNDS[conn.dialect.name], list(rows))).scalars())
 
 
-async def update_refunds(conn: AsyncConnection, rows: Sequence[dict]) -> None:
+async def update_refunds(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     """Many refunds' new values, one statement run for all (``executemany``); each dict has
     ``b_id`` and the same columns."""
     if rows:
@@ -188,7 +252,8 @@ async def update_refunds(conn: AsyncConnection, rows: Sequence[dict]) -> None:
                            .values(**{c: bindparam(c) for c in columns}), list(rows))
 
 
-def refunds_due(column, now: datetime, kind: str, limit: int, *, only: int | None):
+def refunds_due(column: ColumnElement[datetime], now: datetime, kind: str, limit: int, *,
+                only: int | None) -> Select[Any]:
     """The claim of refunds due by ``column`` (oldest first), leaving set-aside ones out."""
     q = select(t.refunds).where(column <= now, not_set_aside(kind, t.refunds.c.id))
     if only is not None:

@@ -68,7 +68,8 @@ orders = Table(
     Column("replacement_for_line_id", Id),
     Column("deadline_at", UtcDateTime),  # the one timer running (protection end, window end)
     Column("version", Integer, nullable=False, server_default=text("0")),
-    Index("ix_orders_deadline_at", "deadline_at"),
+    # Due orders, earliest first (ORDER BY deadline_at, id LIMIT n): read from the index (0019).
+    Index("ix_orders_deadline_at_id", "deadline_at", "id"),
     # A person's order list, newest first, is one page read from the index's end (0017).
     Index("ix_orders_buyer_id_id", "buyer_id", "id"),
     Index("ix_orders_seller_id_id", "seller_id", "id"),
@@ -140,7 +141,7 @@ disputes = Table(
     Column("outcome", String(20)),
     Column("refunded_amount", Id, nullable=False),
     Column("closed_at", UtcDateTime),
-    Index("ix_disputes_due_at", "due_at"),
+    Index("ix_disputes_due_at_id", "due_at", "id"),  # the sweeper's claim, in order (0019)
     Index("ix_disputes_state_deadline_at", "state", "deadline_at"),
     Index("ix_disputes_state_escalated_at", "state", "escalated_at"),
 )
@@ -183,8 +184,9 @@ refunds = Table(
     Column("provider_ref", String(100)),
     Column("settles_at", UtcDateTime),  # when the provider settles; NULL once settled
     Column("claimed_until", UtcDateTime),  # a sweeper is submitting it until then (wall clock); 0018
-    Index("ix_refunds_next_attempt_at", "next_attempt_at"),
-    Index("ix_refunds_settles_at", "settles_at"),
+    # The sweeper's claims, earliest first, read in order from the index (0019).
+    Index("ix_refunds_next_attempt_at_id", "next_attempt_at", "id"),
+    Index("ix_refunds_settles_at_id", "settles_at", "id"),
 )
 
 journal_entries = Table(
