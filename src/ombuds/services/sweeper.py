@@ -20,7 +20,10 @@ kind            what a batch does                                               
 
 A batch claims up to ``batch`` due rows in deadline order (``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL, so any number of workers share the work and each timer is applied once), lets the
-domain decide every row in memory, and writes the results with a few set-wide statements.
+domain decide every row in memory, and writes the results with a few set-wide statements. Its
+claim reads the batch in order from a (deadline, id) index, and on PostgreSQL its statements are
+planned afresh for each batch (:func:`ombuds.store.sweep_store.replan`), so a batch costs the same
+however many rows are due and however much one sweep has grown the tables it writes.
 Deadlines are derived from state, so a timer whose state has moved on is no longer due and
 sweeping is idempotent.
 
@@ -116,6 +119,7 @@ async def _refunds_to_submit(app: Ombuds, until: datetime, limit: int, only: int
 
 async def _refunds_to_settle(app: Ombuds, until: datetime, limit: int, only: int | None, out: Batch) -> None:
     async with app.uow() as uow:
+        await sweep_store.replan(uow.conn)
         out.claimed = await money.settle_due_refunds(uow.repo, until, limit, only=only)
         await uow.commit()
     out.moved = len(out.claimed)
@@ -123,6 +127,7 @@ async def _refunds_to_settle(app: Ombuds, until: datetime, limit: int, only: int
 
 async def _complaints(app: Ombuds, until: datetime, limit: int, only: int | None, out: Batch) -> None:
     async with app.uow() as uow:
+        await sweep_store.replan(uow.conn)
         out.claimed, failed = await sweep_complaints(uow, until, limit, app.policy, only=only)
         await _set_aside(uow, "complaint", failed, until)
         await uow.commit()
