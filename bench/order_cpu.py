@@ -33,7 +33,7 @@ def _postgres_cpu(dbname: str) -> float:
 async def measure(url: str, dbname: str, orders: int) -> dict[str, dict[str, float]]:
     import httpx
 
-    from ombuds.api.app import create_app
+    from ombuds.bootstrap import create_app
 
     app = create_app(settings_for(url))
     market = {"Authorization": f"Bearer {MARKETPLACE_KEY}", "Content-Type": "application/json"}

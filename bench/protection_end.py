@@ -19,7 +19,7 @@ import argparse
 import asyncio
 import time
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from sqlalchemy import text
@@ -51,24 +51,26 @@ async def _seed(url: str, n: int) -> None:
         market = await seed_market(app, lines=1, lines_per_order=1)  # the people, and one order
         buyer_id, _, _ = market.lines[0]
         async with app.engine.connect() as conn:
-            sellers = (await conn.execute(
-                text("SELECT id FROM users WHERE role = 'seller' ORDER BY id"))).scalars().all()
-            buyers = (await conn.execute(text("SELECT id FROM users WHERE role = 'buyer' ORDER BY id"))).scalars().all()
-        templates = []
+            sellers = list((await conn.execute(
+                text("SELECT id FROM users WHERE role = 'seller' ORDER BY id"))).scalars())
+            buyers = list((await conn.execute(text("SELECT id FROM users WHERE role = 'buyer' ORDER BY id"))).scalars())
+        templates: list[int] = []
         for size in (1, 2, 3, 4):
             o = await orders.create_order(app, caller=PLATFORM, buyer_id=buyer_id, seller_id=sellers[0],
                                           currency="USD", payment_method="visa",
                                           lines=[orders.NewLine(f"Item {i + 1}", UNIT_PRICE, 1) for i in range(size)])
-            await orders.ship(app, caller=PLATFORM, order_id=o.id, carrier="China Post",
+            order_id = cast(int, o.id)  # recorded: it has its id
+            await orders.ship(app, caller=PLATFORM, order_id=order_id, carrier="China Post",
                               tracking_number=f"LP00000000{size}CN")
-            templates.append(o.id)
+            templates.append(order_id)
         first = await orders.get_order(app, caller=PLATFORM, order_id=templates[0])
         d = await disputes.open_dispute(app, caller=Caller("buyer", buyer_id), cmd=c.OpenDispute(
-            order_id=templates[0], line_id=first.lines[0].id,
+            order_id=templates[0], line_id=cast(int, first.lines[0].id),
             received=True, reason=Reason.missing_items, resolution=Resolution.refund_only,
             description="One item is missing from the parcel."))
-        await disputes.act(app, caller=Caller("buyer", buyer_id), dispute_id=d.id, action=Action.withdraw)
-        await _copy(app, n, templates, d.id, buyers, sellers)
+        dispute_id = cast(int, d.id)  # opened: it has its id
+        await disputes.act(app, caller=Caller("buyer", buyer_id), dispute_id=dispute_id, action=Action.withdraw)
+        await _copy(app, n, templates, dispute_id, buyers, sellers)
     finally:
         await app.engine.dispose()
 

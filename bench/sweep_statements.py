@@ -28,7 +28,7 @@ from sqlalchemy import event
 from bench.scratch import admin_url, conninfo, scratch_database
 from bench.seed import settings_for
 from bench.sweeper import _seed, _vacuum
-from ombuds.api.app import build_ombuds
+from ombuds.bootstrap import build_ombuds
 from ombuds.services.sweeper import sweep
 
 _TICK = os.sysconf("SC_CLK_TCK")
