@@ -36,7 +36,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from math import cos, pi
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 from ombuds.domain.errors import DomainError
 
@@ -292,10 +292,10 @@ def _give_memory_back() -> None:
 
 
 _M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8
-_libc_handle = None
+_libc_handle: ctypes.CDLL | Literal[False] | None = None  # False: no glibc here
 
 
-def _libc():
+def _libc() -> ctypes.CDLL | Literal[False]:
     """glibc, tuned once for photos: buffers of 1 MB or more are mapped on their own and
     unmapped when freed (glibc would otherwise raise that threshold to 32 MB after the first
     big free and keep such buffers in its heaps), and at most two heaps (arenas) serve all
@@ -337,6 +337,9 @@ def _xmp_has_gps(img) -> bool:
     return b"GPSLatitude" in xmp or b"GPSLongitude" in xmp
 
 
+_ENCODING: dict[str, dict[str, object]] = {"JPEG": {"quality": 92}, "WEBP": {"quality": 92}, "PNG": {}}
+
+
 def _without_metadata(img, fmt: str, icc_profile: bytes | None) -> bytes:
     """Re-encode the pixels. Pillow writes EXIF, XMP and comments only from ``info`` or from
     what ``save`` is given, so with ``info`` emptied none of them (GPS included) survives."""
@@ -345,7 +348,7 @@ def _without_metadata(img, fmt: str, icc_profile: bytes | None) -> bytes:
     if fmt == "JPEG" and img.mode not in ("RGB", "L", "CMYK"):
         img = img.convert("RGB")
     out = io.BytesIO()
-    options = {"JPEG": {"quality": 92}, "WEBP": {"quality": 92}, "PNG": {}}[fmt]
+    options = dict(_ENCODING[fmt])  # a copy: the profile and transparency are this photo's
     if icc_profile:
         options["icc_profile"] = icc_profile
     if transparency is not None:

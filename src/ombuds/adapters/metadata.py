@@ -26,7 +26,10 @@ import shutil
 import struct
 import tempfile
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO, TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    import pikepdf
 
 CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"edts"}
 METADATA = {b"udta", b"meta", b"uuid"}
@@ -35,7 +38,7 @@ LOCATION_MARKERS = (b"\xa9xyz", b"location.ISO6709", b"GPSCoordinates", b"exif:G
 
 @dataclass(frozen=True, slots=True)
 class Cleaned:
-    data: BinaryIO  # the copy to serve, positioned at 0
+    data: IO[bytes]  # the copy to serve, positioned at 0
     removed: int  # how many metadata boxes or objects were removed
     had_location: bool
 
@@ -43,7 +46,7 @@ class Cleaned:
 def strip_video(source: BinaryIO) -> Cleaned:
     """A copy of an MP4/QuickTime file with its metadata boxes blanked into ``free`` boxes."""
     source.seek(0)
-    copy = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
+    copy = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115 (returned, the caller closes it)
     shutil.copyfileobj(source, copy)
     end = copy.seek(0, 2)
     found = _blank_boxes(copy, 0, end)
@@ -59,7 +62,7 @@ def strip_video(source: BinaryIO) -> Cleaned:
     return Cleaned(copy, len(found), had_location)
 
 
-def _blank_boxes(f: BinaryIO, start: int, end: int) -> list[tuple[int, int]]:
+def _blank_boxes(f: IO[bytes], start: int, end: int) -> list[tuple[int, int]]:
     """(offset, size) of each metadata box between ``start`` and ``end``, descending into the
     movie and its tracks. A box that does not parse ends the walk (the rest is left as is)."""
     found: list[tuple[int, int]] = []
@@ -101,7 +104,7 @@ def strip_pdf(source: BinaryIO) -> Cleaned:
                 cut = _jpeg_without_metadata(obj.read_raw_bytes())
                 if cut is not None:
                     jpeg, segments, located = cut
-                    obj.write(jpeg, filter=pikepdf.Name.DCTDecode, decode_parms=obj.get("/DecodeParms"))
+                    obj.write(jpeg, filter=pikepdf.Name.DCTDecode, decode_parms=_decode_parms(obj))
                     removed += segments
                     had_location = had_location or located
             if isinstance(obj, (pikepdf.Dictionary, pikepdf.Stream)) and "/Metadata" in obj:
@@ -114,6 +117,17 @@ def strip_pdf(source: BinaryIO) -> Cleaned:
         pdf.save(out, fix_metadata_version=False, deterministic_id=True)
     out.seek(0)
     return Cleaned(out, removed, had_location)
+
+
+def _decode_parms(stream: pikepdf.Object) -> pikepdf.Dictionary | pikepdf.Array | None:
+    """A stream's ``/DecodeParms``, written back as it was. Anything but a dictionary or an
+    array of them is a damaged file, which pikepdf refuses to write (a TypeError) as it did."""
+    import pikepdf
+
+    parms = stream.get("/DecodeParms")
+    if parms is None or isinstance(parms, (pikepdf.Dictionary, pikepdf.Array)):
+        return parms
+    raise TypeError("decode_parms must be: pikepdf.Dictionary or pikepdf.Array([pikepdf.Dictionary])")
 
 
 # JPEG segments that describe the picture rather than draw it: APP1 (EXIF, XMP), APP3–APP13
@@ -142,7 +156,7 @@ def _jpeg_without_metadata(data: bytes) -> tuple[bytes, int, bool] | None:
         segment = data[i:i + 2 + length]
         if length < 2 or len(segment) < 2 + length:
             return None
-        if marker in _DROPPED or (marker == 0xE2 and not segment[4:16] == b"ICC_PROFILE\0"):
+        if marker in _DROPPED or (marker == 0xE2 and segment[4:16] != b"ICC_PROFILE\0"):
             dropped += 1
             located = located or _has_location(marker, segment[4:])
         else:

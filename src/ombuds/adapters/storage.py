@@ -18,7 +18,7 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import IO, Protocol
 
 from anyio import to_thread
 
@@ -31,20 +31,22 @@ def key_for(sha256: str) -> str:
     return f"sha256/{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
 
-def sha256_of(source: BinaryIO | bytes) -> str:
+def sha256_of(source: IO[bytes] | bytes) -> str:
     if isinstance(source, bytes):
         return hashlib.sha256(source).hexdigest()
     source.seek(0)
-    digest = hashlib.file_digest(source, "sha256").hexdigest()
+    digest = hashlib.sha256()
+    while chunk := source.read(CHUNK):
+        digest.update(chunk)
     source.seek(0)
-    return digest
+    return digest.hexdigest()
 
 
 class EvidenceStore(Protocol):
     """Where evidence bytes live. ``put`` returns True if it created the blob (False: it was
     already there), so a caller that fails afterwards knows which blobs it may remove."""
 
-    async def put(self, sha256: str, source: BinaryIO | bytes, *, media_type: str) -> bool: ...
+    async def put(self, sha256: str, source: IO[bytes] | bytes, *, media_type: str) -> bool: ...
 
     async def exists(self, sha256: str) -> bool: ...
 
@@ -70,10 +72,10 @@ class LocalEvidenceStore:
     def local_path(self, sha256: str) -> Path | None:
         return self._path(sha256)
 
-    async def put(self, sha256: str, source: BinaryIO | bytes, *, media_type: str) -> bool:
+    async def put(self, sha256: str, source: IO[bytes] | bytes, *, media_type: str) -> bool:
         return await to_thread.run_sync(self._put, sha256, source)
 
-    def _put(self, sha256: str, source: BinaryIO | bytes) -> bool:
+    def _put(self, sha256: str, source: IO[bytes] | bytes) -> bool:
         path = self._path(sha256)
         if path.exists():
             return False
@@ -139,10 +141,10 @@ class S3EvidenceStore:
     def local_path(self, sha256: str) -> Path | None:
         return None
 
-    async def put(self, sha256: str, source: BinaryIO | bytes, *, media_type: str) -> bool:
+    async def put(self, sha256: str, source: IO[bytes] | bytes, *, media_type: str) -> bool:
         return await to_thread.run_sync(self._put, sha256, source, media_type)
 
-    def _put(self, sha256: str, source: BinaryIO | bytes, media_type: str) -> bool:
+    def _put(self, sha256: str, source: IO[bytes] | bytes, media_type: str) -> bool:
         if self._exists(sha256):
             return False
         body = io.BytesIO(source) if isinstance(source, bytes) else source

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import stripe
+from stripe.params import RefundCreateParams, TransferCreateParams
 
 from ombuds.adapters.payments import ProviderError, ProviderRefund, RefundRequest
 
@@ -47,8 +48,12 @@ class StripeProvider:
         ref = request.payment_ref
         if not ref or not ref.startswith(("ch_", "pi_")):
             raise ProviderError("the order has no Stripe charge or PaymentIntent (payment_ref) to refund")
-        params = {"amount": request.amount, "metadata": {"ombuds_refund": request.idempotency_key},
-                  ("payment_intent" if ref.startswith("pi_") else "charge"): ref}
+        params: RefundCreateParams = {"amount": request.amount,
+                                      "metadata": {"ombuds_refund": request.idempotency_key}}
+        if ref.startswith("pi_"):
+            params["payment_intent"] = ref
+        else:
+            params["charge"] = ref
         try:
             refund = await self.client.v1.refunds.create_async(params, {"idempotency_key": request.idempotency_key})
         except stripe.StripeError as exc:
@@ -59,7 +64,7 @@ class StripeProvider:
         return ProviderRefund(refund.id, request.issued_at if refund.status == "succeeded" else None)
 
     async def create_transfer(self, request: TransferRequest) -> str:
-        params = {"amount": request.amount, "currency": request.currency.lower(),
+        params: TransferCreateParams = {"amount": request.amount, "currency": request.currency.lower(),
                   "destination": request.destination, "transfer_group": f"order-{request.order_id}",
                   "metadata": {"ombuds_order": str(request.order_id), "ombuds_line": str(request.line_id)}}
         if request.payment_ref and request.payment_ref.startswith("ch_"):

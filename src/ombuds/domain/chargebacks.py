@@ -12,6 +12,7 @@ order's lines in order until their price reaches that amount (a full chargeback 
 
 from __future__ import annotations
 
+from ombuds.domain.errors import present
 from ombuds.domain.ledger import JournalEntry, Posting, buyer_payments, escrow, seller
 from ombuds.domain.orders import Order
 
@@ -19,11 +20,12 @@ TRANSFER_REVERSALS = "platform:transfer_reversals"
 
 
 def lines_covered(order: Order, amount: int) -> list[int]:
-    covered, total = [], 0
-    for line in sorted(order.lines, key=lambda l: l.position):
+    covered: list[int] = []
+    total = 0
+    for line in sorted(order.lines, key=lambda each: each.position):
         if total >= amount:
             break
-        covered.append(line.id)
+        covered.append(present(line.id, "order line id"))
         total += line.total
     return covered
 

@@ -24,7 +24,7 @@ from enum import StrEnum
 from ombuds.domain import engine
 from ombuds.domain.disputes import Actor
 from ombuds.domain.engine import Timer, Transition
-from ombuds.domain.errors import Conflict, DomainError
+from ombuds.domain.errors import Conflict, DomainError, present
 from ombuds.domain.events import Event, TimelineEntry
 from ombuds.domain.orders import Order, OrderState
 from ombuds.domain.penalties import PenaltyKind, Standing, check_penalty
@@ -212,7 +212,7 @@ def _answer_by(c: Complaint, p: Policy) -> datetime | None:
 
 
 def _close_by(c: Complaint, p: Policy) -> datetime | None:
-    return c.state_entered_at + CLOSE_AFTER_ANSWER
+    return present(c.state_entered_at, "state_entered_at") + CLOSE_AFTER_ANSWER
 
 
 TIMERS: tuple[Timer, ...] = (
@@ -247,7 +247,8 @@ def may_complain(order: Order, line_id: int | None, line_disputes: dict[int, boo
         if exc.code == "dispute_window_closed":
             return
         raise
-    window_end = order.protection_ends_at if order.state is OrderState.shipped else order.dispute_window_ends_at
+    window_end = present(order.protection_ends_at if order.state is OrderState.shipped
+                         else order.dispute_window_ends_at, "the end of the time to open a dispute")
     raise Conflict("dispute_still_possible",
                    f"This order can still be disputed until {window_end:%Y-%m-%d %H:%M} UTC: open a "
                    "dispute on the line instead. A complaint is for when a dispute is no longer possible.",
@@ -260,7 +261,7 @@ def file(order: Order, *, line_id: int | None, about: str, message: str, now: da
     if about not in [a.value for a in About]:
         raise DomainError("invalid_about", "A complaint is about the 'order' or the 'seller'.", "about")
     message = _text(message, "message")
-    c = Complaint(id=None, buyer_id=order.buyer_id, seller_id=order.seller_id, order_id=order.id,
+    c = Complaint(id=None, buyer_id=order.buyer_id, seller_id=order.seller_id, order_id=present(order.id, "order id"),
                   line_id=line_id, about=About(about), message=message, currency=order.currency,
                   opened_at=now)
     engine.enter(c, S.open, now, policy)
@@ -311,7 +312,7 @@ def act(c: Complaint, action: ComplaintAction, actor: Actor, actor_id: int | Non
 
 
 def allowed_actions(c: Complaint, actor: Actor, policy: Policy = DEFAULT_POLICY) -> list[ComplaintAction]:
-    return engine.allowed_actions(c, actor, policy)
+    return [ComplaintAction(a) for a in engine.allowed_actions(c, actor, policy)]
 
 
 fire_due, as_of, running_timer = engine.fire_due, engine.as_of, engine.running_timer

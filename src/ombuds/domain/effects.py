@@ -18,6 +18,7 @@ from ombuds.domain.disputes import (
     Verdict,
     VerdictReply,
 )
+from ombuds.domain.errors import present
 from ombuds.domain.policy import Policy
 
 
@@ -88,7 +89,7 @@ def disagree_with_verdict(d: Dispute, actor: Actor, actor_id: int | None, cmd, n
 
 
 def adopt_verdict(d: Dispute, actor: Actor, actor_id: int | None, cmd, now: datetime, p: Policy) -> None:
-    v = d.verdict
+    v = present(d.verdict, "verdict")
     # R8: nothing to send back when nothing arrived; a return already made is not made twice.
     return_pending = (v.return_required and v.refund_amount > 0 and d.received
                       and d.return_shipped_at is None)

@@ -109,13 +109,14 @@ class Table:
     keeps_timeline: bool = True
     stamp_events: bool = True  # events carry the time they happened (timers fire late)
     reminder_event: str = "deadline_reminder"
-    validate: Callable[[Any, StrEnum, Actor, Any, Policy], Any] = lambda agg, action, actor, cmd, p: cmd
+    # The aggregate and the action are the table's own types, which the engine cannot name.
+    validate: Callable[[Any, Any, Actor, Any, Policy], Any] = lambda agg, action, actor, cmd, p: cmd
     details: Callable[[Any, Transition, Any], dict] = lambda agg, row, cmd: command_details(cmd)
     event_data: Callable[..., dict] = lambda agg, what, **extra: {"state": agg.state.value, "action": what, **extra}
     reminder_data: Callable[[Any, Timer], dict] | None = None
     closing_events: Callable[[Any, datetime], list[Event]] = _no_extra
-    not_now: Callable[[Any, StrEnum, Actor, Policy], DomainError] | None = None
-    no_row: Callable[[Any, StrEnum], str] = lambda agg, action: f"'{action.value}' does not apply now."
+    not_now: Callable[[Any, Any, Actor, Policy], DomainError] | None = None
+    no_row: Callable[[Any, Any], str] = lambda agg, action: f"'{action.value}' does not apply now."
 
     def __post_init__(self) -> None:
         _TABLES[self.aggregate] = _TABLES[self.actions] = self

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypeVar
+
+_T = TypeVar("_T")
 
 
 class DomainError(Exception):
@@ -45,3 +48,15 @@ class DeadlinePassed(Conflict):
     def __init__(self, deadline: str, passed_at: datetime, state: str, message: str):
         super().__init__("deadline_passed", message, None, deadline=deadline,
                          passed_at=passed_at.isoformat(), state=state)
+
+
+class BrokenInvariant(RuntimeError):
+    """A defect, not a request: the data contradicts what the lifecycle guarantees (a state
+    entered without the time or the record it implies). Never caught as a refusal: a 500."""
+
+
+def present(value: _T | None, what: str) -> _T:
+    """``value``, which the state it is read in guarantees; :class:`BrokenInvariant` if missing."""
+    if value is None:
+        raise BrokenInvariant(f"{what} is missing")
+    return value

@@ -68,8 +68,8 @@ def checklist(guidance: Mapping[str, Iterable[Proof]], reason: str,
     ``files`` are ``(side, shows, evidence_id)``; a file that shows something not on the list
     is not counted here (it is still evidence, listed with the others)."""
     wanted = proofs_for(guidance, reason)
-    rows = {p: {"proof": p.value, "buyer": [], "seller": []} for p in wanted}
+    shown: dict[Proof, dict[str, list[int]]] = {p: {"buyer": [], "seller": []} for p in wanted}
     for side, shows, evidence_id in files:
-        if shows in rows and side in ("buyer", "seller"):
-            rows[Proof(shows)][side].append(evidence_id)
-    return [rows[p] for p in wanted]
+        if shows in shown and side in ("buyer", "seller"):
+            shown[Proof(shows)][side].append(evidence_id)
+    return [{"proof": p.value, **shown[p]} for p in wanted]

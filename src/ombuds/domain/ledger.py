@@ -10,8 +10,9 @@ when the payment provider settles it (R1, R20, R30, R31).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from ombuds.domain.errors import present
 from ombuds.domain.orders import Order
 
 
@@ -88,7 +89,7 @@ def order_paid(order: Order) -> JournalEntry:
     for line in order.lines:
         if line.total:
             postings += [Posting(buyer_payments(order.buyer_id), -line.total, order.currency),
-                         Posting(escrow(line.id), line.total, order.currency)]
+                         Posting(escrow(present(line.id, "order line id")), line.total, order.currency)]
     return JournalEntry("order_paid", tuple(postings), order_id=order.id, memo="payment held in escrow")
 
 
@@ -129,7 +130,7 @@ def refund_issued(*, refund_id: int, order: Order, line_id: int | None, amount: 
     cur = order.currency
     postings = [Posting(refund_account(refund_id), amount, cur)]
     if source.from_escrow:
-        postings.append(Posting(escrow(line_id), -source.from_escrow, cur))
+        postings.append(Posting(escrow(present(line_id, "the refunded line")), -source.from_escrow, cur))
     if source.from_seller:
         postings.append(Posting(seller(order.seller_id), -(source.from_seller - source.commission_back), cur))
         if source.commission_back:
@@ -147,20 +148,6 @@ def refund_settled(*, refund_id: int, buyer_id: int, amount: int, currency: str,
                         (Posting(refund_account(refund_id), -amount, currency),
                          Posting(target, amount, currency)),
                         order_id=order_id, line_id=line_id, refund_id=refund_id)
-
-
-@dataclass
-class Balances:
-    """Running balances over a sequence of entries (used by checks and tests)."""
-
-    by_account: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
-
-    def apply(self, entry: JournalEntry) -> None:
-        for p in entry.postings:
-            self.by_account[(p.account, p.currency)] += p.amount
-
-    def of(self, account: str, currency: str) -> int:
-        return self.by_account.get((account, currency), 0)
 
 
 def goodwill_refund_issued(*, refund_id: int, order: Order, amount: int,

@@ -23,7 +23,7 @@ from ombuds.domain.commands import Command
 from ombuds.domain.disputes import Actor, Dispute, Proposal, Reason, Resolution, ReturnCondition
 from ombuds.domain.disputes import DisputeState as S
 from ombuds.domain.engine import Timer, Transition
-from ombuds.domain.errors import Conflict, DeadlinePassed, DomainError
+from ombuds.domain.errors import Conflict, DeadlinePassed, DomainError, present
 from ombuds.domain.events import DisputeClosed, Event, TimelineEntry
 from ombuds.domain.orders import Order, OrderLine
 from ombuds.domain.policy import Policy
@@ -110,11 +110,11 @@ def _needs_return(d: Dispute, actor: Actor, cmd: Command, p: Policy) -> bool:
     return d.agreed_resolution in (Resolution.return_and_refund, Resolution.replacement)
 
 
-def _arrived_as_sent(d: Dispute, actor: Actor, cmd: Command, p: Policy) -> bool:
+def _arrived_as_sent(d: Dispute, actor: Actor, cmd: c.ConfirmReturn, p: Policy) -> bool:
     return cmd.condition is ReturnCondition.as_sent and d.agreed_resolution is not Resolution.replacement
 
 
-def _arrived_not_as_sent(d: Dispute, actor: Actor, cmd: Command, p: Policy) -> bool:
+def _arrived_not_as_sent(d: Dispute, actor: Actor, cmd: c.ConfirmReturn, p: Policy) -> bool:
     return cmd.condition is not ReturnCondition.as_sent
 
 
@@ -221,7 +221,7 @@ def _unless(flag: str, due: Callable[[Dispute, Policy], datetime | None]):
 
 
 def _confirm_return_by(d: Dispute, p: Policy) -> datetime | None:
-    by_shipping = d.return_shipped_at + p.days("return_confirm_after_shipping_days")
+    by_shipping = present(d.return_shipped_at, "return_shipped_at") + p.days("return_confirm_after_shipping_days")
     if d.return_delivered_at is None:
         return by_shipping
     return min(by_shipping, d.return_delivered_at + p.days("return_confirm_after_delivery_days"))
@@ -283,22 +283,25 @@ def _validate(d: Dispute, action: Action, actor: Actor, cmd: Command, p: Policy)
     """The details of an action, checked once its row's command type matched."""
     if isinstance(cmd, (c.Propose, c.Say, c.Decide, c.ConfirmReturn)):  # a message of blanks is none
         cmd = dataclasses.replace(cmd, message=written(cmd.message))
-    if action in (Action.propose, Action.amend):
+    # Each action's row names its command type, and the engine matched it: the isinstance
+    # checks below only tell the type checker what the row already guarantees.
+    if action in (Action.propose, Action.amend) and isinstance(cmd, c.Propose):
         return c.Propose(cmd.resolution, validate_proposal(d, actor, cmd), cmd.message)
     if action is Action.accept and isinstance(cmd, c.Accept) and cmd.proposal_id != d.proposal.id:
         raise Conflict("proposal_changed", "The proposal you answered was replaced: read the one on "
                        "the table now and accept it by its id, if you agree to it.", "proposal_id",
                        proposal={**_proposal_details(d.proposal), "id": d.proposal.id}, version=d.version)
-    if action in (Action.reject, Action.argue) and not (cmd and cmd.message):
+    if action in (Action.reject, Action.argue) and not (isinstance(cmd, c.Say) and cmd.message):
         raise DomainError("message_required", "Say why, in a few words.", "message")
-    if action is Action.decide and not 0 <= cmd.refund_amount <= d.max_amount:
+    if action is Action.decide and isinstance(cmd, c.Decide) and not 0 <= cmd.refund_amount <= d.max_amount:
         raise DomainError("amount_out_of_range",
                           f"The refund must be between 0 and {d.max_amount} (minor units).",
                           "refund_amount", max_amount=d.max_amount)
-    if action is Action.decide and cmd.return_required and not d.received:
+    if action is Action.decide and isinstance(cmd, c.Decide) and cmd.return_required and not d.received:
         raise DomainError("return_impossible_not_received",
                           "The parcel was not received, so there is nothing to return.", "return_required")
-    if action in (Action.ship_return, Action.reship) and not (cmd.tracking_number or "").strip():
+    if (action in (Action.ship_return, Action.reship) and isinstance(cmd, c.Ship)
+            and not (cmd.tracking_number or "").strip()):
         raise DomainError("tracking_required", "Enter the parcel's tracking number.", "tracking_number")
     return cmd
 
@@ -375,8 +378,8 @@ def open_dispute(order: Order, line: OrderLine, cmd: c.OpenDispute, *, now: date
                           + (" or the in-platform balance." if policy.in_platform_balance_offered else "."),
                           "refund_to")
     d = Dispute(
-        id=None, order_id=order.id, line_id=line.id, buyer_id=order.buyer_id,
-        seller_id=order.seller_id, currency=order.currency, unit_price=line.unit_price,
+        id=None, order_id=present(order.id, "order id"), line_id=present(line.id, "order line id"),
+        buyer_id=order.buyer_id, seller_id=order.seller_id, currency=order.currency, unit_price=line.unit_price,
         quantity=quantity, received=cmd.received, reason=cmd.reason,
         description=written(cmd.description), opened_at=now, refund_to=cmd.refund_to,
         proposal=Proposal(Actor.buyer, resolution, 0, written(cmd.description), now),

@@ -22,7 +22,7 @@ from enum import StrEnum
 from ombuds.domain import engine
 from ombuds.domain.disputes import Actor
 from ombuds.domain.engine import Timer, Transition
-from ombuds.domain.errors import Conflict, DomainError
+from ombuds.domain.errors import Conflict, DomainError, present
 from ombuds.domain.events import Event
 from ombuds.domain.policy import DEFAULT_POLICY, Policy
 
@@ -163,7 +163,8 @@ class Order:
             raise Conflict("order_not_shipped",
                            "This order has not shipped; cancel it instead of opening a dispute.",
                            "order_id", state=self.state.value)
-        window_end = self.protection_ends_at if self.state is OrderState.shipped else self.dispute_window_ends_at
+        window_end = present(self.protection_ends_at if self.state is OrderState.shipped
+                             else self.dispute_window_ends_at, "the end of the time to open a dispute")
         if self.state is OrderState.closed or now >= window_end:
             raise Conflict(
                 "dispute_window_closed",
@@ -173,7 +174,7 @@ class Order:
                 "order_id", deadline="dispute_window_ends", passed_at=window_end.isoformat(),
                 next_step="complaint")
         if not_received:
-            earliest = self.shipped_at + policy.days("not_received_wait_days")
+            earliest = present(self.shipped_at, "shipped_at") + policy.days("not_received_wait_days")
             fate_known = self.delivered_at is not None or self.returned_to_sender_at is not None  # R40
             if now < earliest and not fate_known:
                 raise DomainError(
@@ -207,7 +208,7 @@ def _returned_to_sender(o: Order, actor: Actor, actor_id: int | None, cmd: None,
 
 def _extended(o: Order, actor: Actor, actor_id: int | None, cmd: Extend, now: datetime, p: Policy) -> None:
     o.protection_extension_days += cmd.days
-    o.protection_ends_at = o.protection_ends_at + timedelta(days=cmd.days)
+    o.protection_ends_at = present(o.protection_ends_at, "protection_ends_at") + timedelta(days=cmd.days)
     o._emit("protection_extended", days=cmd.days, protection_ends_at=o.protection_ends_at.isoformat())
 
 
@@ -229,8 +230,9 @@ def _cancelled(o: Order, actor: Actor, actor_id: int | None, cmd: None, now: dat
     o._emit("cancelled", refund_amount=o.total)
 
 
-def _validate(o: Order, action: OrderAction, actor: Actor, cmd: Extend | Ship | None, p: Policy):
-    if action is OrderAction.extend_protection:
+def _validate(o: Order, action: OrderAction, actor: Actor, cmd: Extend | Ship | None,
+              p: Policy) -> Extend | Ship | None:
+    if action is OrderAction.extend_protection and isinstance(cmd, Extend):  # its row's command
         if cmd.days <= 0:
             raise DomainError("invalid_extension", "Extend by at least one day.", "days")
         room = p.max_protection_extension_days - o.protection_extension_days
@@ -261,7 +263,7 @@ def _not_now(o: Order, action: OrderAction, actor: Actor, p: Policy) -> Conflict
 S, A = OrderState, OrderAction
 SELLER, BUYER = frozenset({Actor.seller}), frozenset({Actor.buyer})
 CARRIER, SYSTEM = frozenset({Actor.platform}), frozenset({Actor.system})
-PARTIES, NOBODY = BUYER | SELLER, frozenset()
+PARTIES, NOBODY = BUYER | SELLER, frozenset[Actor]()
 T = Transition
 TRANSITIONS: tuple[Transition, ...] = (
     T(S.paid, A.ship, SELLER, S.shipped, _shipped, command=Ship, tell=BUYER, rule="R2",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from ombuds.domain.disputes import Dispute
+from ombuds.domain.errors import present
 from ombuds.domain.orders import Order, OrderState
 
 
@@ -21,11 +22,12 @@ def payouts_due(order: Order, disputes: list[Dispute], paid_out: set[int],
     by_line = {d.line_id: d for d in disputes}
     due: dict[int, int] = {}
     for line in order.lines:
-        if line.id in paid_out or line.id in held:
+        line_id = present(line.id, "order line id")
+        if line_id in paid_out or line_id in held:
             continue
-        dispute = by_line.get(line.id)
+        dispute = by_line.get(line_id)
         if dispute is not None and dispute.is_open:
             continue
         refunded = dispute.refunded_amount if dispute is not None else 0
-        due[line.id] = max(line.total - refunded, 0)
+        due[line_id] = max(line.total - refunded, 0)
     return due

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from ombuds.domain.errors import Conflict, DomainError
+from ombuds.domain.errors import Conflict, DomainError, present
 from ombuds.domain.text import written
 
 MAX_REASON = 5000
@@ -75,8 +75,9 @@ def check_penalty(kind: str, reason: str, current: Standing, *, allow_reinstatem
         raise DomainError("reason_too_long", f"Keep the reason under {MAX_REASON} characters.", "reason")
     penalty = PenaltyKind(kind)
     if penalty is PenaltyKind.suspension and current.suspended:
+        since = present(current.since, "the suspension's start")
         raise Conflict("already_suspended", f"This seller has been suspended since "
-                       f"{current.since:%Y-%m-%d %H:%M} UTC.", "kind", suspended_since=current.since.isoformat())
+                       f"{since:%Y-%m-%d %H:%M} UTC.", "kind", suspended_since=since.isoformat())
     if penalty is PenaltyKind.reinstatement and not current.suspended:
         raise Conflict("not_suspended", "This seller is not suspended; there is nothing to lift.", "kind")
     return penalty, reason
@@ -85,7 +86,8 @@ def check_penalty(kind: str, reason: str, current: Standing, *, allow_reinstatem
 def refuse_new_order(current: Standing) -> None:
     """R21: a suspended seller cannot take new orders."""
     if current.suspended:
+        since = present(current.since, "the suspension's start")
         raise Conflict("seller_suspended",
-                       f"This seller was suspended by the platform on {current.since:%Y-%m-%d %H:%M} UTC "
+                       f"This seller was suspended by the platform on {since:%Y-%m-%d %H:%M} UTC "
                        "and cannot take new orders until reinstated.", "seller_id",
-                       suspended_since=current.since.isoformat())
+                       suspended_since=since.isoformat())

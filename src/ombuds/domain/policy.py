@@ -6,9 +6,10 @@ whole days or hours so that a TOML file reads like the rule it configures.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -169,7 +170,7 @@ def policy_from_mapping(data: dict) -> Policy:
         raise InvalidPolicy(problems) from None
 
 
-def _explain(err: dict) -> str:
+def _explain(err: Mapping[str, Any]) -> str:
     if err["type"] == "extra_forbidden":
         return "unknown setting; check its spelling against the documented policy fields"
     msg = err["msg"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from ombuds.domain.errors import Conflict, DomainError
+from ombuds.domain.errors import Conflict, DomainError, present
 from ombuds.domain.events import Event
 from ombuds.domain.orders import Order, OrderState
 from ombuds.domain.policy import Policy
@@ -62,14 +62,14 @@ class ProtectionRequest:
         order.extend_protection(days=days, now=now, policy=policy)
         self.state, self.granted_days, self.answered_at = RequestState.granted, days, now
         self._emit("protection_request_granted", order, now, days=days, reason=self.reason,
-                   protection_ends_at=order.protection_ends_at.isoformat())
+                   protection_ends_at=_protection_end(order).isoformat())
 
     def decline(self, order: Order, *, answer: str | None, now: datetime) -> None:
         """The seller says no, optionally saying why; protection keeps its end date."""
         self._require_open(order, now, doing="decline")
         self.state, self.answer, self.answered_at = RequestState.declined, answer or None, now
         self._emit("protection_request_declined", order, now, answer=self.answer, reason=self.reason,
-                   protection_ends_at=order.protection_ends_at.isoformat())
+                   protection_ends_at=_protection_end(order).isoformat())
 
     def _require_open(self, order: Order, now: datetime, doing: str) -> None:
         if self.state is not RequestState.open:
@@ -81,7 +81,12 @@ class ProtectionRequest:
 
 
 def protection_runs(order: Order, now: datetime) -> bool:
-    return order.state is OrderState.shipped and now < order.protection_ends_at
+    return order.state is OrderState.shipped and now < _protection_end(order)
+
+
+def _protection_end(order: Order) -> datetime:
+    """A shipped order's protection end, which shipping set."""
+    return present(order.protection_ends_at, "protection_ends_at")
 
 
 def room(order: Order, policy: Policy) -> int:
@@ -112,12 +117,12 @@ def ask(order: Order, *, reason: str, days_wanted: int | None, open_request: Pro
     if days_wanted is not None and not 1 <= days_wanted <= left:
         raise DomainError("extension_too_long", f"Ask for between 1 and {left} days.", "days",
                           remaining_days=left)
-    request = ProtectionRequest(id=None, order_id=order.id, buyer_id=order.buyer_id, seller_id=order.seller_id,
-                                reason=reason, days_wanted=days_wanted, created_at=now)
+    request = ProtectionRequest(id=None, order_id=present(order.id, "order id"), buyer_id=order.buyer_id,
+                                seller_id=order.seller_id, reason=reason, days_wanted=days_wanted, created_at=now)
     return request
 
 
 def announce(request: ProtectionRequest, order: Order, now: datetime) -> None:
     """Once the request has its id: the seller is told (R38)."""
     request._emit("protection_requested", order, now, reason=request.reason, days_wanted=request.days_wanted,
-                  protection_ends_at=order.protection_ends_at.isoformat())
+                  protection_ends_at=_protection_end(order).isoformat())

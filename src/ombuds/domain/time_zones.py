@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from functools import cache, lru_cache
+from typing import TypeGuard
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel.core import get_global
@@ -40,7 +41,7 @@ def known_zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
-def is_zone(name: str | None) -> bool:
+def is_zone(name: str | None) -> TypeGuard[str]:
     return bool(name) and name in known_zones()
 
 

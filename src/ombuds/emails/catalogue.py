@@ -50,7 +50,9 @@ def environment(language: str) -> Environment:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), extensions=["jinja2.ext.i18n"],
                       autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.install_gettext_translations(translations(language), newstyle=True)
+    # The i18n extension adds this method to the environment when it is loaded; jinja2's
+    # type hints cannot know it.
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     return env
 
 

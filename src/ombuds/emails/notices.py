@@ -16,6 +16,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from ombuds.domain.errors import present
 from ombuds.domain.lifecycle import DISPUTES
 from ombuds.emails.catalogue import N_, environment, format_moment, supported, translations
 from ombuds.emails.substance import Said, sentences
@@ -306,11 +307,13 @@ FOOTER = {
     "staff": N_("Ombuds buyer protection. You receive this e-mail because you are one of the platform's "
                 "arbitrators."),
 }
+NOTHING_SAID = Said()  # a change without a timeline entry of its own
+
 # Changes that put a case in front of the arbitrators (a new escalation, an appeal, a disputed
 # return; R36) are the lifecycle rows whose ``tell`` names the arbitrator.
 
 
-def audience(change: Change, said: Said = Said()) -> tuple[str, ...]:
+def audience(change: Change, said: Said = NOTHING_SAID) -> tuple[str, ...]:
     """The roles this change is told to. R36: nobody hears of their own action, except the
     receipt of the dispute or complaint they opened; arbitrators hear of a case that reaches
     them (an escalation, an appeal) and of one near its limit."""
@@ -360,7 +363,7 @@ def parties(change: Change) -> dict[str, int]:
 
 
 def compose(change: Change, to: Recipient, *, public_url: str,
-            sign_in_link: Callable[[str], str] | None = None, said: Said = Said()) -> Mail:
+            sign_in_link: Callable[[str], str] | None = None, said: Said = NOTHING_SAID) -> Mail:
     """The e-mail for one person about one change, in their language. ``sign_in_link`` turns
     the page's path into a link that also signs the reader in (R43, a policy switch); ``said``
     is what the change's timeline entry says (who acted, what they gave, who agreed)."""
@@ -375,7 +378,8 @@ def compose(change: Change, to: Recipient, *, public_url: str,
     subject = f"{headline} — {short}" if short else headline
     link = sign_in_link(path) if sign_in_link else f"{public_url.rstrip('/')}{path}"
     context = {
-        "name": to.name, "language": language, "headline": headline, "link": link, "link_label": gettext(LINK_LABEL[kind]),
+        "name": to.name, "language": language, "headline": headline, "link": link,
+        "link_label": gettext(LINK_LABEL[kind]),
         "order_id": result.payload.get("order_id"), "kind": kind,
         "state": gettext(STATE[state]) if state in STATE else None,
         "todo": gettext(todo[1]).format(date=date) if todo else None,
@@ -430,7 +434,7 @@ def _substance(cause: OutboxEvent, said: Said, gettext) -> list[str]:
 def _happened(cause: OutboxEvent) -> str:
     if cause.aggregate == "dispute":
         return DISPUTE_HAPPENED[cause.payload.get("action") or ""]  # every action has its words (tested)
-    return _notice(cause).happened
+    return present(_notice(cause), f"the words of {cause.type}").happened  # every told event has them
 
 
 AGREED = (N_("you agreed to the verdict"),
@@ -438,7 +442,7 @@ AGREED = (N_("you agreed to the verdict"),
              "agrees too, or on {date} at the latest."))
 
 
-def _what_next(change: Change, role: str, said: Said = Said()):
+def _what_next(change: Change, role: str, said: Said = NOTHING_SAID):
     """(todo texts, outcome texts, state, deadline moment) after the change, for this role."""
     result = change.result
     if result.aggregate in ("dispute", "complaint"):
@@ -452,7 +456,7 @@ def _what_next(change: Change, role: str, said: Said = Said()):
         return (todo if at else None), None, p.get("state") if result.aggregate == "dispute" else None, at
     cause = change.cause
     notice = _notice(cause)
-    if notice and notice.deadline and cause.payload.get(notice.deadline_field):
+    if notice and notice.deadline and notice.deadline_field is not None and cause.payload.get(notice.deadline_field):
         return (_todo(notice.deadline, role), None, None,
                 datetime.fromisoformat(cause.payload[notice.deadline_field]))
     return None, None, None, None

@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from anyio import to_thread
 
@@ -51,7 +51,7 @@ class Upload:
 @dataclass(slots=True)
 class _Blob:
     sha256: str
-    source: BinaryIO | bytes
+    source: IO[bytes] | bytes
     media_type: str
 
 
