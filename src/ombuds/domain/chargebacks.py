@@ -12,7 +12,7 @@ order's lines in order until their price reaches that amount (a full chargeback 
 
 from __future__ import annotations
 
-from ombuds.domain.errors import present
+from ombuds.domain.identity import saved_id
 from ombuds.domain.ledger import JournalEntry, Posting, buyer_payments, escrow, seller
 from ombuds.domain.orders import Order
 
@@ -25,7 +25,7 @@ def lines_covered(order: Order, amount: int) -> list[int]:
     for line in sorted(order.lines, key=lambda each: each.position):
         if total >= amount:
             break
-        covered.append(present(line.id, "order line id"))
+        covered.append(saved_id(line))
         total += line.total
     return covered
 

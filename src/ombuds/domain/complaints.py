@@ -26,6 +26,7 @@ from ombuds.domain.disputes import Actor
 from ombuds.domain.engine import Timer, Transition
 from ombuds.domain.errors import Conflict, DomainError, present
 from ombuds.domain.events import Event, TimelineEntry
+from ombuds.domain.identity import saved_id
 from ombuds.domain.orders import Order, OrderState
 from ombuds.domain.penalties import PenaltyKind, Standing, check_penalty
 from ombuds.domain.policy import DEFAULT_POLICY, Policy
@@ -261,7 +262,7 @@ def file(order: Order, *, line_id: int | None, about: str, message: str, now: da
     if about not in [a.value for a in About]:
         raise DomainError("invalid_about", "A complaint is about the 'order' or the 'seller'.", "about")
     message = _text(message, "message")
-    c = Complaint(id=None, buyer_id=order.buyer_id, seller_id=order.seller_id, order_id=present(order.id, "order id"),
+    c = Complaint(id=None, buyer_id=order.buyer_id, seller_id=order.seller_id, order_id=saved_id(order),
                   line_id=line_id, about=About(about), message=message, currency=order.currency,
                   opened_at=now)
     engine.enter(c, S.open, now, policy)

@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from ombuds.domain.errors import present
+from ombuds.domain.identity import saved_id
 from ombuds.domain.orders import Order
 
 
@@ -89,7 +90,7 @@ def order_paid(order: Order) -> JournalEntry:
     for line in order.lines:
         if line.total:
             postings += [Posting(buyer_payments(order.buyer_id), -line.total, order.currency),
-                         Posting(escrow(present(line.id, "order line id")), line.total, order.currency)]
+                         Posting(escrow(saved_id(line)), line.total, order.currency)]
     return JournalEntry("order_paid", tuple(postings), order_id=order.id, memo="payment held in escrow")
 
 

@@ -25,6 +25,7 @@ from ombuds.domain.disputes import DisputeState as S
 from ombuds.domain.engine import Timer, Transition
 from ombuds.domain.errors import Conflict, DeadlinePassed, DomainError, present
 from ombuds.domain.events import DisputeClosed, Event, TimelineEntry
+from ombuds.domain.identity import saved_id
 from ombuds.domain.orders import Order, OrderLine
 from ombuds.domain.policy import Policy
 from ombuds.domain.text import written
@@ -378,7 +379,7 @@ def open_dispute(order: Order, line: OrderLine, cmd: c.OpenDispute, *, now: date
                           + (" or the in-platform balance." if policy.in_platform_balance_offered else "."),
                           "refund_to")
     d = Dispute(
-        id=None, order_id=present(order.id, "order id"), line_id=present(line.id, "order line id"),
+        id=None, order_id=saved_id(order), line_id=saved_id(line),
         buyer_id=order.buyer_id, seller_id=order.seller_id, currency=order.currency, unit_price=line.unit_price,
         quantity=quantity, received=cmd.received, reason=cmd.reason,
         description=written(cmd.description), opened_at=now, refund_to=cmd.refund_to,

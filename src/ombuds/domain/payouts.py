@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from ombuds.domain.disputes import Dispute
-from ombuds.domain.errors import present
+from ombuds.domain.identity import saved_id
 from ombuds.domain.orders import Order, OrderState
 
 
@@ -22,7 +22,7 @@ def payouts_due(order: Order, disputes: list[Dispute], paid_out: set[int],
     by_line = {d.line_id: d for d in disputes}
     due: dict[int, int] = {}
     for line in order.lines:
-        line_id = present(line.id, "order line id")
+        line_id = saved_id(line)
         if line_id in paid_out or line_id in held:
             continue
         dispute = by_line.get(line_id)

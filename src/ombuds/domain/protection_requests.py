@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from ombuds.domain.errors import Conflict, DomainError, present
 from ombuds.domain.events import Event
+from ombuds.domain.identity import saved_id
 from ombuds.domain.orders import Order, OrderState
 from ombuds.domain.policy import Policy
 from ombuds.domain.text import written
@@ -117,7 +118,7 @@ def ask(order: Order, *, reason: str, days_wanted: int | None, open_request: Pro
     if days_wanted is not None and not 1 <= days_wanted <= left:
         raise DomainError("extension_too_long", f"Ask for between 1 and {left} days.", "days",
                           remaining_days=left)
-    request = ProtectionRequest(id=None, order_id=present(order.id, "order id"), buyer_id=order.buyer_id,
+    request = ProtectionRequest(id=None, order_id=saved_id(order), buyer_id=order.buyer_id,
                                 seller_id=order.seller_id, reason=reason, days_wanted=days_wanted, created_at=now)
     return request
 
