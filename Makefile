@@ -41,8 +41,8 @@ check: $(VENV)/.installed-test
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 
-## Every test, on SQLite and PostgreSQL.
-test: $(VENV)/.installed-test browser
+## Lint, layers and types first (a finding fails the run), then every test on SQLite and PostgreSQL.
+test: $(VENV)/.installed-test browser check
 	$(VENV)/bin/pytest
 
 ## Benchmarks beside their baselines (needs PostgreSQL and pgbench).
@@ -55,4 +55,4 @@ docs: $(VENV)/.installed-app
 	$(VENV)/bin/python -m ombuds.lifecycle_doc docs/architecture.md
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis
+	rm -rf $(VENV) var .pytest_cache .hypothesis .mypy_cache .ruff_cache .import_linter_cache
