@@ -6,14 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from ombuds.adapters.clock import Clock
 from ombuds.adapters.language import LanguageChecker, LazyLanguageChecker
 from ombuds.adapters.payments import PaymentProvider
 from ombuds.domain.disputes import Actor
 from ombuds.domain.policy import Policy
-from ombuds.store.uow import UnitOfWork
+from ombuds.store.uow import Engine, UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +42,7 @@ SYSTEM_ACTOR = Actor.system
 class Ombuds:
     """The application's services, bound to one database, clock and policy."""
 
-    engine: AsyncEngine
+    engine: Engine
     clock: Clock
     policy: Policy
     payments: PaymentProvider

@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ombuds.store.db import holding
 from ombuds.store.repository import Repository
 
-# What services call a connection they pass to the store, without importing SQLAlchemy.
+# What services call a connection they pass to the store, and an engine, without importing SQLAlchemy.
 Connection = AsyncConnection
+Engine = AsyncEngine
 
 
 class UnitOfWorkClosed(RuntimeError):
