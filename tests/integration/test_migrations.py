@@ -4,7 +4,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from ombuds.store import (  # noqa: F401  # noqa: F401
+from ombuds.store import (  # noqa: F401 (the tables register with the metadata)
     tables_evidence,
     tables_notify,
     tables_protection,

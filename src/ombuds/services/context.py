@@ -9,7 +9,6 @@ from datetime import datetime
 from ombuds.adapters.clock import Clock
 from ombuds.adapters.language import LanguageChecker, LazyLanguageChecker
 from ombuds.adapters.payments import PaymentProvider
-from ombuds.domain.disputes import Actor
 from ombuds.domain.policy import Policy
 from ombuds.store.uow import Engine, UnitOfWork
 
@@ -35,7 +34,6 @@ class Caller:
 
 
 PLATFORM = Caller("platform")
-SYSTEM_ACTOR = Actor.system
 
 
 @dataclass(slots=True)
