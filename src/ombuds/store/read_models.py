@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Row, and_, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ombuds.domain.disputes import Dispute, DisputeState
+from ombuds.domain.events import TimelineEntry  # re-exported: the read models speak of the same entries
 from ombuds.domain.orders import Order
 from ombuds.store import tables as t
 from ombuds.store.mapping import row_to_dispute, row_to_order
@@ -30,21 +31,6 @@ async def people(engine: AsyncEngine, user_ids: list[int]) -> dict[int, dict[str
 
 
 # Timelines -----------------------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class TimelineEntry:
-    """One step of a dispute's or a complaint's timeline."""
-
-    at: datetime
-    actor: str
-    actor_id: int | None
-    action: str
-    from_state: str
-    to_state: str
-    deadline: str | None
-    deadline_at: datetime | None
-    details: dict[str, Any]
-
 
 def timeline_entry(r: Row[Any]) -> TimelineEntry:
     return TimelineEntry(r.at, r.actor, r.actor_id, r.action, r.from_state, r.to_state, r.deadline,
