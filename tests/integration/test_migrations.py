@@ -4,19 +4,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from ombuds.store import (  # noqa: F401 (the tables register with the metadata)
-    tables_evidence,
-    tables_notify,
-    tables_protection,
-    tables_sign_in,
-    tables_stripe,
-    tables_sweeps,
-    tables_tracking,
-    tables_trust,
-    tables_web,
-)
 from ombuds.store.db import sync_url
-from ombuds.store.tables import metadata
+from ombuds.store.schema import metadata
 
 
 def test_the_migrations_build_the_declared_schema(database_url):

@@ -3,18 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from ombuds.store import (  # noqa: F401 (the tables register with the metadata)
-    tables_evidence,
-    tables_notify,
-    tables_protection,
-    tables_sign_in,
-    tables_stripe,
-    tables_sweeps,
-    tables_tracking,
-    tables_trust,
-    tables_web,
-)
-from ombuds.store.tables import metadata
+from ombuds.store.schema import metadata
 
 config = context.config
 
